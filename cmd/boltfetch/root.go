@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// Exit codes shared by every command.
+const (
+	exitOK       = 0 // the job was done, whatever dbt's outcome
+	exitPartial  = 1 // some follow-up failed; the report says which
+	exitBadInput = 2 // unusable input or configuration
+)
+
+// exitError carries an exit code out of a command's RunE.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// withCode wraps err so that the process exits with code.
+func withCode(code int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &exitError{code: code, err: err}
+}
+
+// iostreams is the terminal I/O of one invocation. Machine output goes to Out,
+// logs and progress to Err; progress bars only when ErrTTY is true.
+type iostreams struct {
+	In     io.Reader
+	Out    io.Writer
+	Err    io.Writer
+	ErrTTY bool
+}
+
+func defaultStreams() *iostreams {
+	return &iostreams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, ErrTTY: isTerminal(os.Stderr)}
+}
+
+// isTerminal reports whether f is a character device (a TTY), without cgo.
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+func newRootCmd(io *iostreams) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "boltfetch",
+		Short:         "Fetch, archive and explain the outcome of Paradime Bolt runs",
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(io.In)
+	root.SetOut(io.Out)
+	root.SetErr(io.Err)
+	root.AddCommand(
+		newAnalyzeCmd(io, nil),
+		newFetchCmd(io, nil),
+		newDemoCmd(io, nil),
+	)
+	return root
+}
+
+// run executes the CLI and returns the process exit code.
+func run(args []string, io *iostreams) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := newRootCmd(io)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(io.Err, "boltfetch:", err)
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	// Cobra's own errors (unknown flag, wrong arguments) are bad input.
+	return exitBadInput
+}
