@@ -1,0 +1,368 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+	graphql "github.com/hasura/go-graphql-client"
+)
+
+// Client talks to Paradime's Bolt GraphQL API. It is safe for concurrent
+// use. A Client made by New is bound to the configured endpoint (if any);
+// WithEndpoint derives one bound to a payload's api_url.
+type Client struct {
+	cfg    Config
+	log    *slog.Logger
+	allow  allowList
+	base   http.RoundTripper
+	budget *retryBudget
+
+	endpoint *url.URL // nil when none is bound
+	host     string   // normalised endpoint host, for errors and logs
+	secrets  []string // redacted from any outside text that reaches an error
+	gql      *graphql.Client
+}
+
+// New validates cfg, fills its defaults and returns a Client bound to
+// cfg.Endpoint (or to nothing when it is empty).
+func New(cfg Config) (*Client, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	var ep *url.URL
+	var host string
+	if cfg.Endpoint != "" {
+		ep, host, err = parseEndpoint(cfg.Endpoint)
+		if err != nil {
+			return nil, err
+		}
+	}
+	allow, err := newAllowList(host, cfg.AllowHosts)
+	if err != nil {
+		return nil, err
+	}
+	var base http.RoundTripper
+	if cfg.HTTPClient != nil && cfg.HTTPClient.Transport != nil {
+		base = cfg.HTTPClient.Transport
+	} else {
+		base = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	c := &Client{cfg: cfg, log: cfg.Logger, allow: allow, base: base, budget: newRetryBudget(cfg.RetryBudget)}
+	if ep == nil {
+		c.secrets = baseSecrets(cfg)
+		return c, nil
+	}
+	return c.bind(ep, host), nil
+}
+
+// parseEndpoint validates the configured endpoint. Its errors never quote
+// the URL: its path holds a token.
+func parseEndpoint(raw string) (*url.URL, string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Opaque != "" || u.Host == "" {
+		return nil, "", errors.New("PARADIME_API_ENDPOINT is not an absolute URL such as https://api.paradime.io/api/v1/<token>/graphql")
+	}
+	host, err := normaliseHost(u.Hostname())
+	if err != nil {
+		return nil, "", fmt.Errorf("PARADIME_API_ENDPOINT: %w", err)
+	}
+	if u.User != nil {
+		return nil, "", fmt.Errorf("PARADIME_API_ENDPOINT (host %s) must not carry userinfo", host)
+	}
+	u.Scheme = strings.ToLower(u.Scheme)
+	switch {
+	case u.Scheme == "https":
+	case u.Scheme == "http" && isLoopback(host):
+	default:
+		return nil, "", fmt.Errorf("PARADIME_API_ENDPOINT (host %s) must use https (plain http only on loopback)", host)
+	}
+	u.Fragment, u.RawFragment = "", ""
+	return u, host, nil
+}
+
+func baseSecrets(cfg Config) []string {
+	var s []string
+	for _, v := range []string{cfg.APIKey, cfg.APISecret} {
+		if len(v) >= 4 {
+			s = append(s, v)
+		}
+	}
+	return s
+}
+
+// WithEndpoint returns a client bound to a payload's api_url, after the
+// allow-list check: its host must equal the configured endpoint's host or
+// match an allowed pattern (ports do not matter), over https, except for
+// loopback hosts allowed explicitly. A refusal is a *HostNotAllowedError
+// naming the host and the --allow-host flag; nothing is sent then. The new
+// client shares the connection pool and the retry budget.
+func (c *Client) WithEndpoint(apiURL string) (*Client, error) {
+	u, host, err := c.allow.check(apiURL)
+	if err != nil {
+		return nil, err
+	}
+	return c.bind(u, host), nil
+}
+
+// Host is the normalised host of the bound endpoint, "" when none.
+func (c *Client) Host() string { return c.host }
+
+func (c *Client) bind(u *url.URL, host string) *Client {
+	n := &Client{cfg: c.cfg, log: c.log, allow: c.allow, base: c.base, budget: c.budget, endpoint: u, host: host}
+	n.secrets = baseSecrets(c.cfg)
+	if u.Path != "" && u.Path != "/" {
+		n.secrets = append(n.secrets, u.EscapedPath(), u.Path)
+		for _, seg := range strings.Split(u.Path, "/") {
+			if len(seg) >= 8 && seg != "graphql" {
+				n.secrets = append(n.secrets, seg)
+			}
+		}
+	}
+	if u.RawQuery != "" {
+		n.secrets = append(n.secrets, u.RawQuery)
+	}
+	gt := &guardTransport{
+		base: c.base, scheme: u.Scheme, hostport: u.Host, host: host,
+		headers: c.cfg.authHeaders(), maxBody: c.cfg.MaxBodyBytes, timeout: c.cfg.RequestTimeout, log: c.log,
+	}
+	gt.headers.Set("User-Agent", c.cfg.UserAgent)
+	gt.headers.Set("Accept", "application/json")
+	rc := &retryablehttp.Client{
+		HTTPClient: &http.Client{
+			Transport: gt,
+			// Never follow: a redirect could carry X-API-SECRET elsewhere.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		Logger:       nil, // it would log the URL, token included
+		RetryWaitMin: c.cfg.RetryWaitMin,
+		RetryWaitMax: c.cfg.RetryWaitMax,
+		RetryMax:     c.cfg.MaxRetries,
+		CheckRetry:   n.checkRetry,
+		Backoff:      n.backoff,
+		ErrorHandler: retryablehttp.PassthroughErrorHandler, // keep the last status
+	}
+	n.gql = graphql.NewClient(u.String(), &doer{c: n, rc: rc})
+	return n
+}
+
+// redact removes every known secret from text that came from outside.
+func (c *Client) redact(s string) string {
+	for _, sec := range c.secrets {
+		s = strings.ReplaceAll(s, sec, "[REDACTED]")
+	}
+	return s
+}
+
+// redactedError keeps the cause for errors.Is/As while its text is redacted.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
+// doer sits between the GraphQL client and retryablehttp. It turns every
+// answer other than 200/201 into a typed error, so that the GraphQL client
+// never reads an error body or puts it in a message.
+type doer struct {
+	c  *Client
+	rc *retryablehttp.Client
+}
+
+func (d *doer) Do(req *http.Request) (*http.Response, error) {
+	rreq, err := retryablehttp.FromRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := d.rc.Do(rreq)
+	attempts, last, retryAfter := stateFrom(req.Context()).snapshot()
+	if err != nil {
+		if resp != nil {
+			resp.Body.Close()
+		}
+		return nil, d.c.transportError(err, attempts, last, retryAfter)
+	}
+	if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusCreated {
+		return resp, nil
+	}
+	body, _ := io.ReadAll(resp.Body) // already in memory, capped
+	resp.Body.Close()
+	return nil, d.c.statusError(resp, body, attempts)
+}
+
+func (c *Client) transportError(err error, attempts, last int, retryAfter time.Duration) error {
+	var tooLarge *BodyTooLargeError
+	var hostErr *HostNotAllowedError
+	switch {
+	case errors.As(err, &tooLarge):
+		return tooLarge
+	case errors.As(err, &hostErr):
+		return hostErr
+	case last == http.StatusTooManyRequests && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)):
+		return &RateLimitError{Host: c.host, RetryAfter: retryAfter, Attempts: attempts}
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) && ue.Err != nil {
+		err = ue.Err // url.Error quotes the URL, token included
+	}
+	return &TransportError{Host: c.host, Attempts: attempts, LastStatus: last, Err: &redactedError{msg: c.redact(err.Error()), err: err}}
+}
+
+func (c *Client) statusError(resp *http.Response, body []byte, attempts int) error {
+	switch code := resp.StatusCode; {
+	case code == http.StatusUnauthorized || code == http.StatusForbidden:
+		return &AuthError{Host: c.host, StatusCode: code, Capability: Capability}
+	case code == http.StatusTooManyRequests:
+		ra, _ := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		return &RateLimitError{Host: c.host, RetryAfter: ra, Attempts: attempts}
+	case code == http.StatusBadRequest || code == http.StatusUnprocessableEntity:
+		var r struct {
+			Errors []struct {
+				Message string `json:"message"`
+			} `json:"errors"`
+		}
+		if json.Unmarshal(body, &r) == nil && len(r.Errors) > 0 {
+			msgs := make([]string, len(r.Errors))
+			for i, e := range r.Errors {
+				msgs[i] = e.Message
+			}
+			return c.graphQLError(code, msgs)
+		}
+	}
+	return &StatusError{Host: c.host, StatusCode: resp.StatusCode, Attempts: attempts, Body: excerpt(c.redact(string(body)), 300)}
+}
+
+var (
+	notFoundRe = regexp.MustCompile(`(?i)does not exist|not found`)
+	authRe     = regexp.MustCompile(`(?i)permission denied|not authori[sz]ed|unauthori[sz]ed|forbidden|invalid api key|authentication`)
+)
+
+// graphQLError classifies a GraphQL errors array: "does not exist" is a
+// *NotFoundError, a refusal of the credentials an *AuthError, anything else
+// a *GraphQLError. Messages are redacted and bounded.
+func (c *Client) graphQLError(status int, msgs []string) error {
+	const maxMsgs = 20
+	out := make([]string, 0, min(len(msgs), maxMsgs+1))
+	for i, m := range msgs {
+		if i == maxMsgs {
+			out = append(out, fmt.Sprintf("and %d more", len(msgs)-maxMsgs))
+			break
+		}
+		out = append(out, excerpt(c.redact(m), 500))
+	}
+	for _, m := range out {
+		if notFoundRe.MatchString(m) {
+			return &NotFoundError{Message: m}
+		}
+	}
+	for _, m := range out {
+		if authRe.MatchString(m) {
+			return &AuthError{Host: c.host, StatusCode: status, Capability: Capability}
+		}
+	}
+	return &GraphQLError{StatusCode: status, Messages: out}
+}
+
+func excerpt(s string, n int) string {
+	s = strings.TrimSpace(s)
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 {
+			return ' '
+		}
+		return r
+	}, s)
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// exec sends one document, already checked or built here, and returns the
+// response's data. It bounds the whole call with cfg.Timeout.
+func (c *Client) exec(ctx context.Context, op, document string, vars map[string]any) (json.RawMessage, error) {
+	if c.gql == nil {
+		return nil, ErrNoEndpoint
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	st := &callState{op: op}
+	ctx = context.WithValue(ctx, callStateKey{}, st)
+	data, err := c.gql.ExecRaw(ctx, document, vars)
+	if err != nil {
+		return data, c.mapError(err, st)
+	}
+	return data, nil
+}
+
+// mapError turns the GraphQL client's errors into this package's types.
+func (c *Client) mapError(err error, st *callState) error {
+	var errs graphql.Errors
+	if !errors.As(err, &errs) || len(errs) == 0 {
+		attempts, last, _ := st.snapshot()
+		return &TransportError{Host: c.host, Attempts: attempts, LastStatus: last, Err: &redactedError{msg: c.redact(err.Error()), err: err}}
+	}
+	var msgs []string
+	for _, e := range errs {
+		inner := e.Unwrap()
+		if inner == nil {
+			msgs = append(msgs, e.Message)
+			continue
+		}
+		var (
+			authErr  *AuthError
+			rateErr  *RateLimitError
+			gqlErr   *GraphQLError
+			nfErr    *NotFoundError
+			trErr    *TransportError
+			stErr    *StatusError
+			bigErr   *BodyTooLargeError
+			hostErr  *HostNotAllowedError
+			typedErr error
+		)
+		switch {
+		case errors.As(inner, &authErr):
+			typedErr = authErr
+		case errors.As(inner, &rateErr):
+			typedErr = rateErr
+		case errors.As(inner, &gqlErr):
+			typedErr = gqlErr
+		case errors.As(inner, &nfErr):
+			typedErr = nfErr
+		case errors.As(inner, &trErr):
+			typedErr = trErr
+		case errors.As(inner, &stErr):
+			typedErr = stErr
+		case errors.As(inner, &bigErr):
+			typedErr = bigErr
+		case errors.As(inner, &hostErr):
+			typedErr = hostErr
+		}
+		if typedErr != nil {
+			return typedErr
+		}
+		if code, _ := e.Extensions["code"].(string); code == graphql.ErrJsonDecode {
+			return &DecodeError{Host: c.host, Err: &redactedError{msg: c.redact(inner.Error()), err: inner}}
+		}
+		attempts, last, _ := st.snapshot()
+		return &TransportError{Host: c.host, Attempts: attempts, LastStatus: last, Err: &redactedError{msg: c.redact(inner.Error()), err: inner}}
+	}
+	return c.graphQLError(http.StatusOK, msgs)
+}

@@ -1,0 +1,203 @@
+package client
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+)
+
+// DefaultAllowPattern is always allowed: Paradime's own hosts.
+const DefaultAllowPattern = "*.paradime.io"
+
+// AllowHostFlag is the CLI flag that adds hosts to the allow-list.
+const AllowHostFlag = "--allow-host"
+
+// allowList decides which hosts a payload's api_url may point at.
+type allowList struct {
+	configured string   // normalised host of the configured endpoint, "" if none
+	exact      []string // normalised exact hosts
+	suffixes   []string // ".suffix" of each "*.suffix" pattern
+}
+
+// newAllowList parses AllowHosts entries: exact hosts (a port, if given, is
+// ignored) or "*.suffix" patterns whose suffix has at least two labels.
+func newAllowList(configuredHost string, entries []string) (allowList, error) {
+	al := allowList{configured: configuredHost, suffixes: []string{"." + strings.TrimPrefix(DefaultAllowPattern, "*.")}}
+	for _, raw := range entries {
+		e := strings.TrimSpace(raw)
+		if e == "" {
+			continue
+		}
+		if rest, ok := strings.CutPrefix(e, "*."); ok {
+			suffix, err := normaliseHost(rest)
+			if err != nil {
+				return allowList{}, fmt.Errorf("allow-host pattern %q: %w", raw, err)
+			}
+			if net.ParseIP(suffix) != nil || strings.Count(suffix, ".") < 1 {
+				return allowList{}, fmt.Errorf("allow-host pattern %q is too broad: a pattern needs at least two labels after \"*.\", such as *.example.com", raw)
+			}
+			al.suffixes = append(al.suffixes, "."+suffix)
+			continue
+		}
+		if strings.Contains(e, "*") {
+			return allowList{}, fmt.Errorf("allow-host %q: only a leading \"*.\" wildcard is supported", raw)
+		}
+		if strings.Contains(e, "/") {
+			return allowList{}, fmt.Errorf("allow-host %q: give a host name, not a URL", raw)
+		}
+		h := e
+		if host, _, err := net.SplitHostPort(e); err == nil {
+			h = host
+		}
+		n, err := normaliseHost(h)
+		if err != nil {
+			return allowList{}, fmt.Errorf("allow-host %q: %w", raw, err)
+		}
+		al.exact = append(al.exact, n)
+	}
+	return al, nil
+}
+
+// normaliseHost lower-cases a host, drops IPv6 brackets and one trailing dot,
+// and rejects anything that is not a plain DNS name or IP literal. Non-ASCII
+// names are kept as given (lower-cased): they can only match an exact entry
+// written the same way, since golang.org/x/net/idna is not a dependency.
+func normaliseHost(h string) (string, error) {
+	h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	h = strings.ToLower(h)
+	h = strings.TrimSuffix(h, ".")
+	if h == "" {
+		return "", fmt.Errorf("empty host")
+	}
+	if ip := net.ParseIP(h); ip != nil {
+		return ip.String(), nil
+	}
+	if strings.Contains(h, "%") {
+		return "", fmt.Errorf("host %q: zones and escapes are not allowed", h)
+	}
+	for _, label := range strings.Split(h, ".") {
+		if label == "" {
+			return "", fmt.Errorf("host %q has an empty label", h)
+		}
+	}
+	for _, r := range h {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '-', r == '.', r == '_':
+		case r > 0x7f:
+			// Non-ASCII: kept, see above.
+		default:
+			return "", fmt.Errorf("host %q contains %q", h, r)
+		}
+	}
+	return h, nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] > 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// isLoopback reports whether a normalised host is localhost or a loopback IP.
+func isLoopback(h string) bool {
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// explicit reports whether host was named exactly: the configured endpoint's
+// host or an exact AllowHosts entry.
+func (al allowList) explicit(host string) bool {
+	if al.configured != "" && host == al.configured {
+		return true
+	}
+	for _, e := range al.exact {
+		if host == e {
+			return true
+		}
+	}
+	return false
+}
+
+// matchPattern reports whether an ASCII DNS host falls under a "*.suffix" pattern.
+func (al allowList) matchPattern(host string) bool {
+	if !isASCII(host) || net.ParseIP(host) != nil {
+		return false
+	}
+	for _, s := range al.suffixes {
+		if len(host) > len(s) && strings.HasSuffix(host, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// check validates a payload's api_url and returns it parsed with its host
+// normalised. The error is a *HostNotAllowedError naming the host only.
+func (al allowList) check(apiURL string) (*url.URL, string, error) {
+	refuse := func(host, reason string) error {
+		if host == "" {
+			host = "(unparsable)"
+		}
+		return &HostNotAllowedError{Host: host, Flag: AllowHostFlag, Reason: reason}
+	}
+	u, err := url.Parse(strings.TrimSpace(apiURL))
+	if err != nil {
+		// url.Error would quote the whole URL, token included.
+		return nil, "", refuse("", "api_url is not a valid URL")
+	}
+	if u.Opaque != "" || u.Host == "" {
+		return nil, "", refuse("", "api_url has no host")
+	}
+	host, err := normaliseHost(u.Hostname())
+	if err != nil {
+		return nil, "", refuse(u.Hostname(), "invalid host: "+err.Error())
+	}
+	if u.User != nil {
+		return nil, "", refuse(host, "api_url carries userinfo (user@host), which is never legitimate here")
+	}
+	if p := u.Port(); p != "" {
+		for _, r := range p {
+			if r < '0' || r > '9' {
+				return nil, "", refuse(host, "invalid port")
+			}
+		}
+	}
+	scheme := strings.ToLower(u.Scheme)
+	loop := isLoopback(host)
+	switch {
+	case loop:
+		if !al.explicit(host) {
+			return nil, "", refuse(host, fmt.Sprintf("loopback hosts are used only when allowed explicitly (pass %s %s)", AllowHostFlag, host))
+		}
+		if scheme != "https" && scheme != "http" {
+			return nil, "", refuse(host, fmt.Sprintf("scheme %q is not http(s)", scheme))
+		}
+	case scheme != "https":
+		return nil, "", refuse(host, fmt.Sprintf("scheme %q: only https is allowed (plain http only for loopback hosts allowed explicitly)", scheme))
+	case al.explicit(host), al.matchPattern(host):
+	default:
+		reason := fmt.Sprintf("it is not the configured endpoint's host and matches no allowed pattern (%s) (pass %s %s to trust it)", al.patterns(), AllowHostFlag, host)
+		if !isASCII(host) {
+			reason = fmt.Sprintf("non-ASCII hosts are matched literally only against exact %s entries (no IDNA normalisation)", AllowHostFlag)
+		}
+		return nil, "", refuse(host, reason)
+	}
+	u.Scheme = scheme
+	u.Fragment, u.RawFragment = "", ""
+	return u, host, nil
+}
+
+func (al allowList) patterns() string {
+	ps := make([]string, len(al.suffixes))
+	for i, s := range al.suffixes {
+		ps[i] = "*" + s
+	}
+	return strings.Join(ps, ", ")
+}

@@ -1,0 +1,134 @@
+package client
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestWithEndpointHosts(t *testing.T) {
+	t.Parallel()
+	base, err := New(Config{
+		Endpoint:   "https://api.eu.example.com/api/v1/tok/graphql",
+		APIKey:     "key",
+		APISecret:  "secret",
+		AllowHosts: []string{"Bolt.Internal.Example.org:8443", "*.corp.example.net", "127.0.0.1", "[::1]", "bücher.example"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		url   string
+		host  string // normalised host on success
+		allow bool
+		why   string // substring of the refusal
+	}{
+		{"https://api.paradime.io/api/v1/t/graphql", "api.paradime.io", true, ""},
+		{"https://api.us.paradime.io/api/v1/t/graphql", "api.us.paradime.io", true, ""},
+		{"https://API.Demo.PARADIME.IO/api/v1/t/graphql", "api.demo.paradime.io", true, ""},
+		{"https://api.paradime.io./api/v1/t/graphql", "api.paradime.io", true, ""},
+		{"https://api.paradime.io:8443/api/v1/t/graphql", "api.paradime.io", true, ""},
+		{"HTTPS://api.paradime.io/x", "api.paradime.io", true, ""},
+		{"https://api.paradime.io/x#frag", "api.paradime.io", true, ""},
+		{"https://api.eu.example.com:444/other/graphql", "api.eu.example.com", true, ""},
+		{"https://bolt.internal.example.org/x", "bolt.internal.example.org", true, ""},
+		{"https://a.b.corp.example.net/x", "a.b.corp.example.net", true, ""},
+		{"http://127.0.0.1:9999/api/v1/t/graphql", "127.0.0.1", true, ""},
+		{"http://[::1]:8080/x", "::1", true, ""},
+		{"https://bücher.example/x", "bücher.example", true, ""},
+
+		{"https://paradime.io/x", "paradime.io", false, "matches no allowed pattern"},
+		{"https://paradime.io.evil.com/x", "paradime.io.evil.com", false, "--allow-host paradime.io.evil.com"},
+		{"https://evilparadime.io/x", "evilparadime.io", false, "matches no allowed pattern"},
+		{"https://api.paradime.io.evil.com/x", "api.paradime.io.evil.com", false, "matches no allowed pattern"},
+		{"https://api.paradime.io@evil.com/x", "evil.com", false, "userinfo"},
+		{"https://evil.com@api.paradime.io/x", "api.paradime.io", false, "userinfo"},
+		{"https://user:pw@api.paradime.io/x", "api.paradime.io", false, "userinfo"},
+		{"https://evil.com\\@api.paradime.io/x", "", false, ""},
+		{"https://evil.com#@api.paradime.io/x", "evil.com", false, "matches no allowed pattern"},
+		{"https://evil.com?@api.paradime.io/x", "evil.com", false, "matches no allowed pattern"},
+		{"http://api.paradime.io/x", "api.paradime.io", false, "only https"},
+		{"ftp://api.paradime.io/x", "api.paradime.io", false, "only https"},
+		{"//api.paradime.io/x", "api.paradime.io", false, "only https"},
+		{"api.paradime.io/x", "", false, "no host"},
+		{"", "", false, "no host"},
+		{"javascript:alert(1)", "", false, "no host"},
+		{"https://127.0.0.2/x", "127.0.0.2", false, "loopback"},
+		{"http://localhost:8080/x", "localhost", false, "loopback"},
+		{"https://[::ffff:127.0.0.1]/x", "127.0.0.1", true, ""},
+		{"https://[fe80::1%25eth0]/x", "fe80::1%eth0", false, "zones"},
+		{"https://10.0.0.1/x", "10.0.0.1", false, "matches no allowed pattern"},
+		{"https://corp.example.net/x", "corp.example.net", false, "matches no allowed pattern"},
+		{"https://api.paradime.io..evil/x", "api.paradime.io..evil", false, "empty label"},
+		{"https://api.xn--pardime-9ta.io/x", "api.xn--pardime-9ta.io", false, "matches no allowed pattern"},
+		{"https://api.pаradime.io/x", "api.pаradime.io", false, "non-ASCII"}, // Cyrillic а
+		{"https://xn--bcher-kva.example/x", "xn--bcher-kva.example", false, "matches no allowed pattern"},
+		{"https://api.paradime.io%2eevil.com/x", "", false, ""},
+		{"https://api.paradime.io:bad/x", "", false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.url, func(t *testing.T) {
+			t.Parallel()
+			c, err := base.WithEndpoint(tt.url)
+			if tt.allow {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				if c.Host() != tt.host {
+					t.Errorf("host %q, want %q", c.Host(), tt.host)
+				}
+				return
+			}
+			var he *HostNotAllowedError
+			if !errors.As(err, &he) {
+				t.Fatalf("got %v (%T), want *HostNotAllowedError", err, err)
+			}
+			if he.Flag != "--allow-host" {
+				t.Errorf("flag %q", he.Flag)
+			}
+			if tt.host != "" && he.Host != tt.host {
+				t.Errorf("names host %q, want %q", he.Host, tt.host)
+			}
+			if !strings.Contains(err.Error(), tt.why) {
+				t.Errorf("error %q does not say %q", err, tt.why)
+			}
+			if strings.Contains(err.Error(), "/x") || strings.Contains(err.Error(), "/t/") {
+				t.Errorf("error quotes the URL path: %q", err)
+			}
+		})
+	}
+}
+
+func TestAllowHostsEntries(t *testing.T) {
+	t.Parallel()
+	bad := []string{"*", "*.io", "*.", "a.*.com", "https://x.example.com/", "*.127.0.0.1", "ex ample.com"}
+	for _, e := range bad {
+		if _, err := New(Config{APIKey: "k", APISecret: "s", AllowHosts: []string{e}}); err == nil {
+			t.Errorf("AllowHosts %q accepted", e)
+		}
+	}
+	if _, err := New(Config{APIKey: "k", APISecret: "s", AllowHosts: []string{"*.example.com", "h.example.org:443", " ", "[::1]"}}); err != nil {
+		t.Errorf("good entries refused: %v", err)
+	}
+}
+
+func TestLoopbackEndpointAllowsLoopbackPayload(t *testing.T) {
+	t.Parallel()
+	c, err := New(Config{Endpoint: "http://127.0.0.1:1/api/v1/t/graphql", APIKey: "k", APISecret: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.WithEndpoint("http://127.0.0.1:2/api/v1/t/graphql"); err != nil {
+		t.Errorf("same loopback host, other port: %v", err)
+	}
+	if _, err := c.WithEndpoint("http://localhost:1/api/v1/t/graphql"); err == nil {
+		t.Error("localhost accepted though only 127.0.0.1 was configured")
+	}
+	for _, ep := range []string{"http://api.paradime.io/api/v1/t/graphql", "https://u:p@api.paradime.io/x", "api.paradime.io", "%%"} {
+		if _, err := New(Config{Endpoint: ep, APIKey: "k", APISecret: "s"}); err == nil {
+			t.Errorf("endpoint %q accepted", ep)
+		} else if strings.Contains(err.Error(), "/t/") {
+			t.Errorf("error quotes the endpoint path: %v", err)
+		}
+	}
+}
