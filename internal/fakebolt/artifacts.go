@@ -84,6 +84,9 @@ func (s *Server) sign(id int64, p, date string, expires int64, token string) str
 func (s *Server) serveArtifact(w http.ResponseWriter, r *http.Request) {
 	end := s.rec.begin(RouteDownload, r.Header, true)
 	defer end()
+	if hook := s.testHook.Load(); hook != nil {
+		(*hook)()
+	}
 	s.log.Debug("fakebolt: download", "method", r.Method, "path", r.URL.Path) // never the query: it is the credential
 
 	a := s.pickFaults(RouteDownload)
@@ -124,7 +127,7 @@ func (s *Server) serveArtifact(w http.ResponseWriter, r *http.Request) {
 	} else {
 		src, size = bytes.NewReader(ref.res.Data), int64(len(ref.res.Data))
 	}
-	if !s.sleep(r, s.opts.Latency) {
+	if !s.wait(w, r, s.opts.Latency) {
 		return
 	}
 	ct := "application/octet-stream"

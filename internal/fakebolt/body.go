@@ -58,6 +58,12 @@ func (t *throttledWriter) Write(p []byte) (int, error) {
 	total := 0
 	for len(p) > 0 {
 		c := min(int64(len(p)), chunk)
+		// Wait until this chunk is due to have been delivered, then send
+		// it: the last byte arrives at size/bps, not one chunk early.
+		due := t.start.Add(time.Duration(float64(t.written+c) / float64(t.bps) * float64(time.Second)))
+		if !t.s.sleep(t.r, time.Until(due)) {
+			return total, errStopped
+		}
 		n, err := t.w.Write(p[:c])
 		total += n
 		t.written += int64(n)
@@ -66,10 +72,6 @@ func (t *throttledWriter) Write(p []byte) (int, error) {
 		}
 		_ = t.rc.Flush()
 		p = p[c:]
-		due := t.start.Add(time.Duration(float64(t.written) / float64(t.bps) * float64(time.Second)))
-		if !t.s.sleep(t.r, time.Until(due)) {
-			return total, errStopped
-		}
 	}
 	return total, nil
 }

@@ -109,7 +109,7 @@ func (s *Server) pickFaults(routes ...string) applied {
 // preBody applies the faults that act before a response body: latency, reset
 // and status. It reports whether the request has been fully handled.
 func (s *Server) preBody(w http.ResponseWriter, r *http.Request, a applied, writeStatus func(http.ResponseWriter, int)) bool {
-	if !s.sleep(r, a.latency) {
+	if !s.wait(w, r, a.latency) {
 		return true
 	}
 	if a.reset {
@@ -130,7 +130,11 @@ func (s *Server) preBody(w http.ResponseWriter, r *http.Request, a applied, writ
 // reset, it is closed with SO_LINGER 0 so the peer sees a TCP RST.
 func abort(w http.ResponseWriter, reset bool) {
 	rc := http.NewResponseController(w)
-	_ = rc.Flush()
+	if !reset {
+		// Push out what was written so far (a truncated body). A reset
+		// must not flush: that would send a 200 header first.
+		_ = rc.Flush()
+	}
 	conn, _, err := rc.Hijack()
 	if err != nil {
 		// HTTP/2 and some wrappers cannot hijack: net/http's own way to

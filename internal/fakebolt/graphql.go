@@ -67,7 +67,7 @@ func (s *Server) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	if s.preBody(w, r, a, func(w http.ResponseWriter, status int) { writeJSONStatus(w, status, "") }) {
 		return
 	}
-	if !s.sleep(r, s.opts.Latency) {
+	if !s.wait(w, r, s.opts.Latency) {
 		return
 	}
 	if why := s.authorize(r.Header); why != "" {

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	graphql "github.com/graph-gophers/graphql-go"
@@ -38,6 +39,10 @@ type Server struct {
 	rng     *mrand.Rand
 
 	rec recorder
+
+	// testHook, when set, runs in every download handler once it is
+	// counted in flight (tests use it to hold requests open).
+	testHook atomic.Pointer[func()]
 
 	lifeMu    sync.Mutex
 	srv       *http.Server
@@ -141,13 +146,13 @@ func (s *Server) Start() error {
 // that is sleeping (latency, throttling). It is idempotent.
 func (s *Server) Close() {
 	s.closeOnce.Do(func() {
-		close(s.done)
 		s.lifeMu.Lock()
 		srv := s.srv
 		s.lifeMu.Unlock()
 		if srv != nil {
-			_ = srv.Close()
+			_ = srv.Close() // first, so a woken handler cannot answer
 		}
+		close(s.done)
 	})
 }
 
@@ -253,6 +258,16 @@ func (s *Server) sleep(r *http.Request, d time.Duration) bool {
 	}
 }
 
+// wait sleeps like sleep; when cut short it drops the connection, so a
+// handler woken by Close never sends a half-made answer.
+func (s *Server) wait(w http.ResponseWriter, r *http.Request, d time.Duration) bool {
+	if s.sleep(r, d) {
+		return true
+	}
+	abort(w, true)
+	return false
+}
+
 func (s *Server) serveNotFound(w http.ResponseWriter, r *http.Request) {
 	end := s.rec.begin("other", r.Header, true)
 	defer end()
@@ -265,3 +280,7 @@ func randomHex(n int) string {
 	_, _ = rand.Read(b) // crypto/rand.Read never fails on supported platforms
 	return hex.EncodeToString(b)
 }
+
+// setTestHook installs fn to run inside every download once it is counted in
+// flight.
+func (s *Server) setTestHook(fn func()) { s.testHook.Store(&fn) }
