@@ -135,6 +135,7 @@ func (c *Client) bind(u *url.URL, host string) *Client {
 	gt := &guardTransport{
 		base: c.base, scheme: u.Scheme, hostport: u.Host, host: host,
 		headers: c.cfg.authHeaders(), maxBody: c.cfg.MaxBodyBytes, timeout: c.cfg.RequestTimeout, log: c.log,
+		redact: n.errString,
 	}
 	gt.headers.Set("User-Agent", c.cfg.UserAgent)
 	gt.headers.Set("Accept", "application/json")
@@ -162,6 +163,16 @@ func (c *Client) redact(s string) string {
 		s = strings.ReplaceAll(s, sec, "[REDACTED]")
 	}
 	return s
+}
+
+// errString is err's text fit for a log line: without the URL that
+// url.Error quotes, and redacted.
+func (c *Client) errString(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) && ue.Err != nil {
+		err = ue.Err
+	}
+	return c.redact(err.Error())
 }
 
 // redactedError keeps the cause for errors.Is/As while its text is redacted.

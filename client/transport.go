@@ -55,6 +55,7 @@ type guardTransport struct {
 	maxBody  int64
 	timeout  time.Duration
 	log      *slog.Logger
+	redact   func(error) string
 }
 
 func (t *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -77,7 +78,7 @@ func (t *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	start := time.Now()
 	resp, err := t.base.RoundTrip(out)
 	if err != nil {
-		t.log.Debug("paradime attempt failed", "host", t.host, "op", op, "attempt", attempt, "error", err, "elapsed", time.Since(start))
+		t.log.Debug("paradime attempt failed", "host", t.host, "op", op, "attempt", attempt, "error", t.redact(err), "elapsed", time.Since(start))
 		return nil, err
 	}
 	st.mu.Lock()
@@ -94,7 +95,7 @@ func (t *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, t.maxBody+1))
 	if err != nil {
-		t.log.Debug("paradime attempt failed reading the body", "host", t.host, "op", op, "attempt", attempt, "status", resp.StatusCode, "error", err, "elapsed", time.Since(start))
+		t.log.Debug("paradime attempt failed reading the body", "host", t.host, "op", op, "attempt", attempt, "status", resp.StatusCode, "error", t.redact(err), "elapsed", time.Since(start))
 		return nil, err
 	}
 	if int64(len(body)) > t.maxBody {
@@ -180,7 +181,7 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 		if permanent(err) {
 			return false, err
 		}
-		why = slog.String("error", err.Error())
+		why = slog.String("error", c.errString(err))
 	case retryableStatus(resp.StatusCode):
 		why = slog.Int("status", resp.StatusCode)
 		if retryAfter > 0 {
