@@ -44,11 +44,7 @@ func (s *Server) presign(base string, res *Resource) string {
 
 	s.urlMu.Lock()
 	if len(s.issued) >= maxIssuedURLs {
-		for k, v := range s.issued {
-			if now.After(v.expires) {
-				delete(s.issued, k)
-			}
-		}
+		s.pruneIssuedLocked(now)
 	}
 	once := s.opts.ExpireOnFirstUse && !s.urlIssuedTo[res.ID]
 	s.urlIssuedTo[res.ID] = true
@@ -64,6 +60,23 @@ func (s *Server) presign(base string, res *Resource) string {
 	q.Set("X-Amz-Security-Token", token)
 	q.Set("X-Amz-Signature", sig)
 	return base + p + "?" + q.Encode()
+}
+
+// pruneIssuedLocked forgets expired URLs and, if that is not enough, half of
+// the rest: a forgotten URL is still verified, from its X-Amz-Date and
+// X-Amz-Expires (to the second), only ExpireOnFirstUse no longer applies.
+func (s *Server) pruneIssuedLocked(now time.Time) {
+	for k, v := range s.issued {
+		if now.After(v.expires) {
+			delete(s.issued, k)
+		}
+	}
+	for k := range s.issued {
+		if len(s.issued) < maxIssuedURLs/2 {
+			break
+		}
+		delete(s.issued, k)
+	}
 }
 
 // artifactPath is /artifacts/<id>/<path>, each path segment escaped.

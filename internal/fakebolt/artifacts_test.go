@@ -187,3 +187,34 @@ func TestHandlerMountedInHTTPTest(t *testing.T) {
 }
 
 func jsonString(s string) string { b, _ := json.Marshal(s); return string(b) }
+
+func TestHEADAndPrune(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, Options{})
+	u := resourceURL(t, s, 1205731)
+	resp, err := testClient.Head(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.ContentLength != int64(len(`{"resource":1205731,"path":"target/manifest.json"}`)) {
+		t.Errorf("HEAD: status %d Content-Length %d", resp.StatusCode, resp.ContentLength)
+	}
+
+	// A URL forgotten by pruning is still verified from its query string.
+	now := time.Now()
+	s.urlMu.Lock()
+	for i := range maxIssuedURLs {
+		s.issued[jsonInt(int64(i))] = &issuedURL{expires: now.Add(time.Hour)}
+	}
+	s.pruneIssuedLocked(now)
+	n := len(s.issued)
+	clear(s.issued)
+	s.urlMu.Unlock()
+	if n >= maxIssuedURLs/2 {
+		t.Errorf("%d URLs kept after pruning, want < %d", n, maxIssuedURLs/2)
+	}
+	if resp, _ := get(t, u); resp.StatusCode != 200 {
+		t.Errorf("forgotten URL: status %d, want 200", resp.StatusCode)
+	}
+}
