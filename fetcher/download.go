@@ -1,0 +1,321 @@
+package fetcher
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/boltfetch/boltfetch/archive"
+)
+
+// Download failure kinds, as they appear in reports.
+const (
+	KindExpired   = "expired"   // the presigned URL answered 403
+	KindTruncated = "truncated" // the body ended before its Content-Length
+	KindTooLarge  = "too_large" // over the artifact size cap
+	KindStatus    = "status"    // an HTTP status that is not worth retrying
+	KindTransport = "transport" // connection errors, resets, timeouts
+	KindURL       = "bad_url"   // the API gave a URL we will not fetch
+	KindArchive   = "archive"   // writing to the archive failed
+	KindCanceled  = "canceled"  // the fetch was cancelled
+)
+
+// DownloadError is one failed download attempt, or the last of several.
+type DownloadError struct {
+	Kind       string
+	URL        string // scheme, host and path only: never the presigned query
+	StatusCode int
+	RetryAfter time.Duration
+	Attempts   int
+	Err        error
+}
+
+func (e *DownloadError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "download %s: %s", e.URL, e.Kind)
+	if e.StatusCode != 0 {
+		fmt.Fprintf(&b, " (HTTP %d)", e.StatusCode)
+	}
+	if e.Err != nil {
+		b.WriteString(": " + e.Err.Error())
+	}
+	if e.Attempts > 1 {
+		fmt.Fprintf(&b, " after %d attempts", e.Attempts)
+	}
+	return b.String()
+}
+
+func (e *DownloadError) Unwrap() error { return e.Err }
+
+// retryable reports whether another attempt at the same URL may succeed.
+func (e *DownloadError) retryable() bool {
+	return e.Kind == KindTruncated || e.Kind == KindTransport ||
+		(e.Kind == KindStatus && (e.StatusCode == 408 || e.StatusCode == 429 || e.StatusCode >= 500))
+}
+
+// redactURL keeps scheme, host and path: the query of a presigned URL is a
+// credential, and userinfo has no business in a log line either.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
+}
+
+// sensitiveHeaders are never sent to an artifact host.
+var sensitiveHeaders = []string{"Authorization", "X-Api-Key", "X-Api-Secret", "X-Paradime-Workspace", "Cookie", "Proxy-Authorization"}
+
+// NewDownloadClient returns the HTTP client used for artifact downloads: it
+// carries no credentials of any kind, follows at most 5 redirects and never
+// to a scheme other than http(s), and strips any credential header a
+// redirect could carry. There is no overall timeout (artifacts can be
+// hundreds of MB); Fetch applies an idle timeout on the body instead.
+func NewDownloadClient() *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.ResponseHeaderTimeout = 60 * time.Second
+	tr.MaxIdleConnsPerHost = 64
+	return &http.Client{Transport: tr, CheckRedirect: checkRedirect}
+}
+
+func checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 5 {
+		return errors.New("stopped after 5 redirects")
+	}
+	if err := checkDownloadURL(req.URL); err != nil {
+		return err
+	}
+	for _, h := range sensitiveHeaders {
+		req.Header.Del(h)
+	}
+	return nil
+}
+
+// checkDownloadURL accepts https, and plain http only to a loopback host
+// (the fake Bolt API and local tests).
+func checkDownloadURL(u *url.URL) error {
+	switch {
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+		return nil
+	}
+	return fmt.Errorf("refusing %s URL to %s: artifacts are fetched over https only", u.Scheme, u.Host)
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// downloader streams artifacts into the archive.
+type downloader struct {
+	http        *http.Client
+	maxSize     int64
+	attempts    int           // per URL
+	idleTimeout time.Duration // no byte for this long aborts an attempt
+	backoff     func(attempt int) time.Duration
+}
+
+// fetch downloads rawURL into key with up to d.attempts attempts. Each
+// attempt writes a fresh temp file that is committed only when complete, so a
+// failure or a cancel leaves nothing under key.
+func (d *downloader) fetch(ctx context.Context, store archive.Store, key, rawURL string, onBytes func(int64), onTotal func(int64)) (archive.Digest, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return archive.Digest{}, &DownloadError{Kind: KindURL, URL: "(unparsable URL)", Err: errors.New("the API returned an unparsable URL")}
+	}
+	if err := checkDownloadURL(u); err != nil {
+		return archive.Digest{}, &DownloadError{Kind: KindURL, URL: redactURL(rawURL), Err: err}
+	}
+	var last *DownloadError
+	for attempt := 1; attempt <= d.attempts; attempt++ {
+		if attempt > 1 {
+			wait := d.backoff(attempt - 1)
+			if last.RetryAfter > wait {
+				wait = min(last.RetryAfter, 30*time.Second)
+			}
+			if err := sleepCtx(ctx, wait); err != nil {
+				return archive.Digest{}, &DownloadError{Kind: KindCanceled, URL: redactURL(rawURL), Attempts: attempt - 1, Err: err}
+			}
+		}
+		dg, err := d.once(ctx, store, key, rawURL, onBytes, onTotal)
+		if err == nil {
+			return dg, nil
+		}
+		var de *DownloadError
+		if !errors.As(err, &de) {
+			return archive.Digest{}, err
+		}
+		de.Attempts = attempt
+		last = de
+		if ctx.Err() != nil {
+			de.Kind = KindCanceled
+			return archive.Digest{}, de
+		}
+		if !de.retryable() {
+			return archive.Digest{}, de
+		}
+	}
+	return archive.Digest{}, last
+}
+
+// once is one download attempt.
+func (d *downloader) once(ctx context.Context, store archive.Store, key, rawURL string, onBytes func(int64), onTotal func(int64)) (archive.Digest, error) {
+	safe := redactURL(rawURL)
+	fail := func(kind string, status int, err error) (archive.Digest, error) {
+		return archive.Digest{}, &DownloadError{Kind: kind, URL: safe, StatusCode: status, Err: err}
+	}
+	// The idle timer cancels the attempt when the body stalls.
+	actx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	idle := time.AfterFunc(d.idleTimeout, func() { cancel(fmt.Errorf("no data for %s", d.idleTimeout)) })
+	defer idle.Stop()
+
+	req, err := http.NewRequestWithContext(actx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return fail(KindURL, 0, errors.New("cannot build the request"))
+	}
+	req.Header.Set("User-Agent", "boltfetch")
+	resp, err := d.http.Do(req)
+	if err != nil {
+		return fail(KindTransport, 0, scrubErr(actx, err))
+	}
+	defer resp.Body.Close()
+	idle.Reset(d.idleTimeout)
+
+	switch {
+	case resp.StatusCode == http.StatusOK:
+	case resp.StatusCode == http.StatusForbidden:
+		return fail(KindExpired, resp.StatusCode, errors.New(s3Message(resp.Body)))
+	default:
+		de := &DownloadError{Kind: KindStatus, URL: safe, StatusCode: resp.StatusCode}
+		if s := resp.Header.Get("Retry-After"); s != "" {
+			if secs, err := strconv.Atoi(s); err == nil && secs >= 0 {
+				de.RetryAfter = time.Duration(secs) * time.Second
+			}
+		}
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+		return archive.Digest{}, de
+	}
+	if resp.ContentLength > d.maxSize {
+		return fail(KindTooLarge, 0, fmt.Errorf("Content-Length %d is over the cap of %d bytes (--max-artifact-size)", resp.ContentLength, d.maxSize))
+	}
+	if onTotal != nil && resp.ContentLength >= 0 {
+		onTotal(resp.ContentLength)
+	}
+
+	w, err := store.Create(ctx, key)
+	if err != nil {
+		return fail(KindArchive, 0, err)
+	}
+	defer w.Abort()
+	h := sha256.New()
+	dst := io.MultiWriter(w, h)
+	buf := make([]byte, 256<<10)
+	var n int64
+	for {
+		m, rerr := resp.Body.Read(buf)
+		if m > 0 {
+			idle.Reset(d.idleTimeout)
+			n += int64(m)
+			if n > d.maxSize {
+				return fail(KindTooLarge, 0, fmt.Errorf("body is over the cap of %d bytes (--max-artifact-size)", d.maxSize))
+			}
+			if _, werr := dst.Write(buf[:m]); werr != nil {
+				return fail(KindArchive, 0, werr)
+			}
+			if onBytes != nil {
+				onBytes(int64(m))
+			}
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			if errors.Is(rerr, io.ErrUnexpectedEOF) {
+				return fail(KindTruncated, 0, fmt.Errorf("body ended after %d of %d bytes", n, resp.ContentLength))
+			}
+			return fail(KindTransport, 0, scrubErr(actx, rerr))
+		}
+	}
+	if resp.ContentLength >= 0 && n != resp.ContentLength {
+		return fail(KindTruncated, 0, fmt.Errorf("got %d of %d bytes", n, resp.ContentLength))
+	}
+	if err := w.Commit(); err != nil {
+		return fail(KindArchive, 0, err)
+	}
+	return archive.Digest{Bytes: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
+}
+
+// scrubErr drops the URL that net/http puts in its errors (it would carry the
+// presigned query) and says why a cancelled attempt stopped.
+func scrubErr(ctx context.Context, err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause
+	}
+	return err
+}
+
+// s3Message pulls the human part out of an S3-style XML error body.
+func s3Message(body io.Reader) string {
+	b, _ := io.ReadAll(io.LimitReader(body, 4096))
+	s := string(b)
+	code, msg := between(s, "<Code>", "</Code>"), between(s, "<Message>", "</Message>")
+	switch {
+	case code != "" && msg != "":
+		return code + ": " + msg
+	case code != "":
+		return code
+	}
+	return "access denied (the presigned URL has probably expired)"
+}
+
+func between(s, open, close string) string {
+	i := strings.Index(s, open)
+	if i < 0 {
+		return ""
+	}
+	s = s[i+len(open):]
+	j := strings.Index(s, close)
+	if j < 0 || j > 200 {
+		return ""
+	}
+	return s[:j]
+}
+
+// defaultBackoff is jittered exponential: about 100ms, 200ms, 400ms... capped
+// at 5s.
+func defaultBackoff(attempt int) time.Duration {
+	d := 100 * time.Millisecond << min(attempt-1, 6)
+	d = min(d, 5*time.Second)
+	return d/2 + rand.N(d/2+1)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

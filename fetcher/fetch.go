@@ -1,0 +1,570 @@
+package fetcher
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"path"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/boltfetch/boltfetch/archive"
+)
+
+// Archived file names inside a command's folder; a resource may not take one.
+const (
+	stdoutName  = "stdout.log"
+	stderrName  = "stderr.log"
+	commandName = "command.json"
+)
+
+// bolt is what Fetch needs from Paradime's API, bound to one api_url.
+// *client.Client provides it (clientBolt); unit tests replace it.
+type bolt interface {
+	// commandOutput runs a payload's api_query and returns the command's
+	// full stdout and stderr, and where they came from.
+	commandOutput(ctx context.Context, document string, commandID int64) (stdout, stderr, source string, err error)
+	// resourceURL runs a payload's resource_query and returns the presigned
+	// URL.
+	resourceURL(ctx context.Context, document string, resourceID int64) (string, error)
+}
+
+// Fetch reads one webhook payload and follows it up: every selected
+// command's logs and artifacts are fetched concurrently, archived and
+// analysed. The error is only for unusable input or options (a bad payload, an
+// api_url host that is not allowed, no archive): failures of single items go
+// into the report, whose Summary.Complete says whether everything was fetched.
+func Fetch(ctx context.Context, payload io.Reader, opts Options) (*Report, error) {
+	p, err := DecodePayload(payload, opts.MaxPayloadSize)
+	if err != nil {
+		return nil, err
+	}
+	return FetchPayload(ctx, p, opts)
+}
+
+// FetchPayload is Fetch for a payload already decoded.
+func FetchPayload(ctx context.Context, p *Payload, opts Options) (*Report, error) {
+	began := time.Now()
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{
+		Event: "bolt.run.completed",
+		Run: RunInfo{
+			ID: p.RunID, UUID: p.UUID, Status: p.Status, ScheduleName: p.ScheduleName,
+			Workspace: p.Workspace, RunURL: p.RunURL,
+			Start: normalizeTime(p.Start), End: normalizeTime(p.End),
+		},
+		Archive:  ArchiveInfo{Location: opts.Archive.Location()},
+		Commands: []CommandReport{},
+		Errors:   []ItemError{},
+	}
+	if p.Started {
+		rep.Event = "bolt.run.started"
+	}
+	if p.Started || len(p.Commands) == 0 {
+		rep.NothingToFetch = true
+		rep.Summary.Complete = true
+		opts.Logger.Info("nothing to fetch", "event", rep.Event, "run", p.RunID)
+		return rep, nil
+	}
+
+	api := opts.api
+	if api == nil {
+		bound, err := opts.Client.WithEndpoint(p.APIURL)
+		if err != nil {
+			return nil, fmt.Errorf("payload api_url refused: %w", err)
+		}
+		api = clientBolt{bound}
+	}
+	rep.Run.APIHost = apiHost(p.APIURL)
+
+	folder := opts.Folder
+	if folder == "" {
+		folder = RunFolder(p)
+	}
+	rep.Archive.Folder = folder
+
+	r := &runner{
+		opts:   opts,
+		api:    api,
+		store:  opts.Archive,
+		folder: folder,
+		log:    opts.Logger.With("run", p.RunID),
+		dl: &downloader{
+			http:        opts.HTTPClient,
+			maxSize:     opts.MaxArtifactSize,
+			attempts:    opts.DownloadAttempts,
+			idleTimeout: opts.IdleTimeout,
+			backoff:     opts.backoff,
+		},
+	}
+	if _, err := archive.WriteFile(ctx, r.store, folder+"/payload.json", p.Raw); err != nil {
+		r.runErr(ItemError{Stage: "archive", Kind: KindArchive, Message: "payload.json: " + err.Error()})
+	}
+	r.plan(ctx, p.Commands)
+	r.log.Info("fetching", "api_host", rep.Run.APIHost, "commands", len(r.cmds), "tasks", r.tasks, "concurrency", opts.Concurrency)
+	r.execute(ctx)
+
+	for _, cs := range r.cmds {
+		if cs.writeRecord {
+			r.writeRecord(ctx, cs)
+		}
+		rep.Commands = append(rep.Commands, cs.rep)
+	}
+	rep.Errors = append(rep.Errors, r.errs...)
+	for _, c := range rep.Commands {
+		rep.Errors = append(rep.Errors, c.Errors...)
+	}
+	rep.Summary = summarize(rep, r.downloaded.Load(), time.Since(began))
+	r.writeReports(ctx, rep)
+	// Report-writing errors were added to rep.Errors by writeReports.
+	rep.Summary.Errors = len(rep.Errors)
+	rep.Summary.Complete = len(rep.Errors) == 0
+	return rep, nil
+}
+
+// runner is the state of one Fetch.
+type runner struct {
+	opts   Options
+	api    bolt
+	store  archive.Store
+	folder string
+	log    *slog.Logger
+	dl     *downloader
+
+	cmds       []*cmdState
+	tasks      int
+	downloaded atomic.Int64
+
+	mu   sync.Mutex
+	errs []ItemError // run-level
+}
+
+// cmdState is one command being fetched. Each task owns its slot in
+// rep.Artifacts; the rest is guarded by mu.
+type cmdState struct {
+	c    Command
+	dir  string // <folder>/commands/<id>
+	prev *commandRecord
+
+	mu  sync.Mutex
+	rep CommandReport
+
+	// Tasks whose end the analysis waits for, and which slots hold the pair.
+	analysisWait      atomic.Int32
+	manifest, results int // indexes in rep.Artifacts, -1 when absent
+
+	fetchLogs    bool
+	resourceIdx  []int // payload resource index of each rep.Artifacts slot
+	writeRecord  bool
+	resourcePlan []bool // rep.Artifacts slot needs a task
+}
+
+// commandRecord is command.json: what Fetch archived for one command,
+// so that a re-run can tell what is already complete.
+type commandRecord struct {
+	ID         string           `json:"id"`
+	Command    string           `json:"command"`
+	Status     string           `json:"status"`
+	ReturnCode *int             `json:"return_code"`
+	Start      string           `json:"start,omitempty"`
+	End        string           `json:"end,omitempty"`
+	Logs       *Logs            `json:"logs"`
+	Artifacts  []ArtifactReport `json:"artifacts"`
+	FetchedAt  string           `json:"fetched_at"`
+}
+
+func (r *runner) runErr(e ItemError) {
+	r.mu.Lock()
+	r.errs = append(r.errs, e)
+	r.mu.Unlock()
+	r.log.Warn("fetch error", "stage", e.Stage, "kind", e.Kind, "error", e.Message)
+}
+
+func (cs *cmdState) addErr(log *slog.Logger, e ItemError) {
+	e.CommandID = cs.rep.ID
+	cs.mu.Lock()
+	cs.rep.Errors = append(cs.rep.Errors, e)
+	cs.mu.Unlock()
+	log.Warn("fetch error", "command", e.CommandID, "resource", e.ResourceID, "path", e.Path, "stage", e.Stage, "kind", e.Kind, "error", e.Message)
+}
+
+// plan decides, for every command, what must be fetched.
+func (r *runner) plan(ctx context.Context, cmds []Command) {
+	seen := map[string]bool{}
+	for _, c := range cmds {
+		cs := &cmdState{c: c, manifest: -1, results: -1}
+		cs.rep = CommandReport{
+			ID: c.RawID, Command: c.Command, Status: c.Status, ReturnCode: c.ReturnCode,
+			Start: normalizeTime(c.Start), End: normalizeTime(c.End),
+			Artifacts: []ArtifactReport{}, Errors: []ItemError{},
+		}
+		r.cmds = append(r.cmds, cs)
+		idName := archive.SafeName(c.RawID)
+		switch {
+		case c.ID <= 0:
+			cs.addErr(r.log, ItemError{Stage: "payload", Kind: KindBadPayload, Message: fmt.Sprintf("command id %q is not a positive integer: nothing can be asked about it", c.RawID)})
+			continue
+		case seen[idName]:
+			cs.addErr(r.log, ItemError{Stage: "payload", Kind: KindBadPayload, Message: fmt.Sprintf("command id %q appears twice in the payload: only the first is fetched", c.RawID)})
+			continue
+		}
+		seen[idName] = true
+		cs.dir = r.folder + "/commands/" + idName
+		cs.writeRecord = true
+		cs.prev = r.readRecord(ctx, cs.dir)
+
+		cs.fetchLogs = r.opts.Logs == LogsAll || (r.opts.Logs == LogsFailed && c.Failed())
+		if cs.fetchLogs {
+			r.tasks++
+		}
+		paths := map[string]bool{stdoutName: true, stderrName: true, commandName: true}
+		for i, res := range c.Resources {
+			clean, perr := archive.CleanPath(res.Path)
+			if perr == nil && !selected(r.opts.Artifacts, clean) {
+				continue
+			}
+			slot := len(cs.rep.Artifacts)
+			a := ArtifactReport{ResourceID: res.RawID, Path: clean}
+			cs.rep.Artifacts = append(cs.rep.Artifacts, a)
+			cs.resourceIdx = append(cs.resourceIdx, i)
+			fail := func(kind, msg string) {
+				cs.rep.Artifacts[slot].Error = &msg
+				cs.addErr(r.log, ItemError{ResourceID: res.RawID, Path: res.Path, Stage: "payload", Kind: kind, Message: msg})
+				cs.resourcePlan = append(cs.resourcePlan, false)
+			}
+			switch {
+			case perr != nil:
+				cs.rep.Artifacts[slot].Path = res.Path
+				fail(KindPathRefused, perr.Error())
+				continue
+			case paths[clean]:
+				fail(KindPathRefused, fmt.Sprintf("resource path %q is already taken in this command's folder", clean))
+				continue
+			case res.ID <= 0:
+				fail(KindBadPayload, fmt.Sprintf("resource id %q is not a positive integer", res.RawID))
+				continue
+			}
+			paths[clean] = true
+			cs.resourcePlan = append(cs.resourcePlan, true)
+			r.tasks++
+			switch path.Base(clean) {
+			case "manifest.json":
+				if cs.manifest < 0 || clean == "target/manifest.json" {
+					cs.manifest = slot
+				}
+			case "run_results.json":
+				if cs.results < 0 || clean == "target/run_results.json" {
+					cs.results = slot
+				}
+			}
+		}
+		if cs.manifest >= 0 && cs.results >= 0 {
+			cs.analysisWait.Store(2)
+		}
+	}
+}
+
+// execute runs every task under one errgroup. Tasks never return an error:
+// one failure must not cancel its siblings, so each records its own.
+func (r *runner) execute(ctx context.Context) {
+	var g errgroup.Group
+	g.SetLimit(r.opts.Concurrency)
+	for _, cs := range r.cmds {
+		if !cs.writeRecord {
+			continue
+		}
+		if cs.fetchLogs {
+			g.Go(func() error { r.logsTask(ctx, cs); return nil })
+		}
+		for slot, planned := range cs.resourcePlan {
+			if planned {
+				g.Go(func() error { r.artifactTask(ctx, cs, slot); return nil })
+			}
+		}
+	}
+	_ = g.Wait()
+}
+
+// logsTask archives one command's stdout and stderr, unless the archive
+// already holds them complete.
+func (r *runner) logsTask(ctx context.Context, cs *cmdState) {
+	outKey, errKey := cs.dir+"/"+stdoutName, cs.dir+"/"+stderrName
+	if pl := cs.prev.logs(); pl != nil && pl.Stdout != nil && pl.Stderr != nil &&
+		pl.Stdout.Path == outKey && pl.Stderr.Path == errKey &&
+		r.verify(ctx, outKey, pl.Stdout) && r.verify(ctx, errKey, pl.Stderr) {
+		cs.mu.Lock()
+		cs.rep.Logs = &Logs{Stdout: pl.Stdout, Stderr: pl.Stderr, Source: "archive"}
+		cs.mu.Unlock()
+		return
+	}
+	task := r.opts.Progress.Task(fmt.Sprintf("%s logs", cs.rep.ID))
+	stdout, stderr, source, err := r.api.commandOutput(ctx, cs.c.APIQuery, cs.c.ID)
+	if err != nil {
+		task.Done(err)
+		cs.addErr(r.log, ItemError{Stage: "api_query", Kind: kindOf(err), Message: err.Error()})
+		return
+	}
+	task.SetTotal(int64(len(stdout) + len(stderr)))
+	logs := &Logs{Source: source}
+	for _, f := range []struct {
+		key  string
+		data string
+		dst  **LogFile
+	}{{outKey, stdout, &logs.Stdout}, {errKey, stderr, &logs.Stderr}} {
+		d, err := archive.WriteFile(ctx, r.store, f.key, []byte(f.data))
+		if err != nil {
+			task.Done(err)
+			cs.addErr(r.log, ItemError{Path: path.Base(f.key), Stage: "archive", Kind: KindArchive, Message: err.Error()})
+			return
+		}
+		*f.dst = &LogFile{Path: f.key, Bytes: d.Bytes, SHA256: d.SHA256}
+		task.Add(d.Bytes)
+	}
+	task.Done(nil)
+	cs.mu.Lock()
+	cs.rep.Logs = logs
+	cs.mu.Unlock()
+}
+
+// artifactTask archives one artifact: from the archive itself when it is
+// already there complete, else by asking its URL and downloading it, asking
+// again (at most MaxURLRefreshes times) when the URL has expired. The
+// download runs in the same task as the query, so it starts the moment its
+// URL arrives and needs no second slot. The task that completes a command's
+// manifest + run_results pair runs the analysis.
+func (r *runner) artifactTask(ctx context.Context, cs *cmdState, slot int) {
+	defer func() {
+		if slot == cs.manifest || slot == cs.results {
+			if cs.analysisWait.Add(-1) == 0 {
+				r.analyze(ctx, cs)
+			}
+		}
+	}()
+	res := cs.c.Resources[cs.resourceIdx[slot]]
+	a := cs.rep.Artifacts[slot] // this task owns the slot; copy back at the end
+	defer func() { cs.rep.Artifacts[slot] = a }()
+	key := cs.dir + "/" + a.Path
+	fail := func(stage string, err error) {
+		msg := err.Error()
+		a.Error = &msg
+		cs.addErr(r.log, ItemError{ResourceID: res.RawID, Path: a.Path, Stage: stage, Kind: kindOf(err), Message: msg})
+	}
+
+	if prev := cs.prev.artifact(res.RawID, a.Path); prev != nil && prev.Location == key &&
+		r.verify(ctx, key, &LogFile{Bytes: prev.Bytes, SHA256: prev.SHA256}) {
+		a.Location, a.Bytes, a.SHA256, a.Reused = key, prev.Bytes, prev.SHA256, true
+		return
+	}
+
+	task := r.opts.Progress.Task(cs.rep.ID + " " + a.Path)
+	for refresh := 0; ; refresh++ {
+		u, err := r.api.resourceURL(ctx, res.ResourceQuery, res.ID)
+		if err != nil {
+			task.Done(err)
+			fail("resource_query", err)
+			return
+		}
+		d, err := r.dl.fetch(ctx, r.store, key, u, task.Add, task.SetTotal)
+		var de *DownloadError
+		if errors.As(err, &de) {
+			a.Attempts += de.Attempts
+		} else if err == nil {
+			a.Attempts++
+		}
+		if err == nil {
+			a.Location, a.Bytes, a.SHA256 = key, d.Bytes, d.SHA256
+			r.downloaded.Add(d.Bytes)
+			task.Done(nil)
+			return
+		}
+		if de != nil && de.Kind == KindExpired && refresh < MaxURLRefreshes {
+			r.log.Info("presigned URL expired: asking for a fresh one", "command", cs.rep.ID, "resource", res.RawID, "url", de.URL)
+			continue
+		}
+		task.Done(err)
+		fail("download", err)
+		return
+	}
+}
+
+// analyze runs the analysis of a command whose manifest and run_results are
+// both archived.
+func (r *runner) analyze(ctx context.Context, cs *cmdState) {
+	m, rr := cs.rep.Artifacts[cs.manifest], cs.rep.Artifacts[cs.results]
+	if m.Location == "" || rr.Location == "" {
+		return // their errors are already reported
+	}
+	fail := func(err error) {
+		cs.addErr(r.log, ItemError{Stage: "analysis", Kind: "analysis", Message: err.Error()})
+	}
+	mf, err := r.store.Open(ctx, m.Location)
+	if err != nil {
+		fail(err)
+		return
+	}
+	defer mf.Close()
+	rf, err := r.store.Open(ctx, rr.Location)
+	if err != nil {
+		fail(err)
+		return
+	}
+	defer rf.Close()
+	an, err := r.opts.Analyzer(ctx, mf, rf)
+	if err != nil {
+		fail(fmt.Errorf("analyse %s with %s: %w", rr.Path, m.Path, err))
+		return
+	}
+	if an == nil {
+		return
+	}
+	cs.mu.Lock()
+	cs.rep.Analysis = an
+	cs.mu.Unlock()
+}
+
+// verify reports whether key holds exactly what want records.
+func (r *runner) verify(ctx context.Context, key string, want *LogFile) bool {
+	ok, err := archive.Verify(ctx, r.store, key, archive.Digest{Bytes: want.Bytes, SHA256: want.SHA256})
+	if err != nil {
+		r.log.Debug("cannot verify archived file: fetching it again", "key", key, "error", err)
+	}
+	return ok
+}
+
+// readRecord loads a previous run's command.json, or nil.
+func (r *runner) readRecord(ctx context.Context, dir string) *commandRecord {
+	data, err := archive.ReadFile(ctx, r.store, dir+"/"+commandName, 4<<20)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			r.log.Debug("previous command.json unreadable: fetching again", "dir", dir, "error", err)
+		}
+		return nil
+	}
+	var rec commandRecord
+	if err := json.Unmarshal(data, &rec); err != nil {
+		r.log.Debug("previous command.json unreadable: fetching again", "dir", dir, "error", err)
+		return nil
+	}
+	return &rec
+}
+
+func (rec *commandRecord) logs() *Logs {
+	if rec == nil {
+		return nil
+	}
+	return rec.Logs
+}
+
+func (rec *commandRecord) artifact(resourceID, p string) *ArtifactReport {
+	if rec == nil {
+		return nil
+	}
+	for i := range rec.Artifacts {
+		a := &rec.Artifacts[i]
+		if a.ResourceID == resourceID && a.Path == p && a.Error == nil && a.SHA256 != "" {
+			return a
+		}
+	}
+	return nil
+}
+
+// writeRecord writes command.json. Logs and artifacts that failed this time
+// but were complete before are kept from the previous record, so a failed
+// re-run never makes the archive forget a good file.
+func (r *runner) writeRecord(ctx context.Context, cs *cmdState) {
+	rec := commandRecord{
+		ID: cs.rep.ID, Command: cs.rep.Command, Status: cs.rep.Status, ReturnCode: cs.rep.ReturnCode,
+		Start: cs.rep.Start, End: cs.rep.End, Logs: cs.rep.Logs,
+		FetchedAt: time.Now().UTC().Format(time.RFC3339),
+	}
+	if rec.Logs == nil {
+		rec.Logs = cs.prev.logs()
+	}
+	for _, a := range cs.rep.Artifacts {
+		if a.Error != nil {
+			if prev := cs.prev.artifact(a.ResourceID, a.Path); prev != nil {
+				a = *prev
+			}
+		}
+		rec.Artifacts = append(rec.Artifacts, a)
+	}
+	data, err := json.MarshalIndent(rec, "", "  ")
+	if err == nil {
+		_, err = archive.WriteFile(ctx, r.store, cs.dir+"/"+commandName, append(data, '\n'))
+	}
+	if err != nil {
+		cs.addErr(r.log, ItemError{Path: commandName, Stage: "archive", Kind: KindArchive, Message: err.Error()})
+	}
+}
+
+// writeReports writes report.json and report.md into the run's folder.
+func (r *runner) writeReports(ctx context.Context, rep *Report) {
+	var js, md bytes.Buffer
+	if err := rep.WriteJSON(&js); err != nil {
+		rep.Errors = append(rep.Errors, ItemError{Stage: "archive", Kind: KindArchive, Message: "report.json: " + err.Error()})
+		return
+	}
+	_ = rep.WriteMarkdown(&md)
+	for name, data := range map[string][]byte{"report.json": js.Bytes(), "report.md": md.Bytes()} {
+		if _, err := archive.WriteFile(ctx, r.store, r.folder+"/"+name, data); err != nil {
+			rep.Errors = append(rep.Errors, ItemError{Stage: "archive", Kind: KindArchive, Message: name + ": " + err.Error()})
+		}
+	}
+}
+
+// summarize counts a report's outcome.
+func summarize(rep *Report, downloaded int64, took time.Duration) Summary {
+	s := Summary{Commands: len(rep.Commands), BytesDownloaded: downloaded, DurationMS: took.Milliseconds()}
+	for _, c := range rep.Commands {
+		if c.Failed() {
+			s.CommandsFailed++
+		}
+		if c.Logs != nil {
+			if c.Logs.Stdout != nil {
+				s.LogsArchived++
+			}
+			if c.Logs.Stderr != nil {
+				s.LogsArchived++
+			}
+		}
+		for _, a := range c.Artifacts {
+			switch {
+			case a.Error != nil:
+				s.ArtifactsFailed++
+			case a.Reused:
+				s.ArtifactsReused++
+				s.ArtifactsArchived++
+			default:
+				s.ArtifactsArchived++
+			}
+		}
+		if c.Analysis != nil {
+			s.Analyses++
+			if nc, ok := c.Analysis.(NodeCounter); ok {
+				f, w, sk := nc.NodeCounts()
+				s.NodesFailed += f
+				s.NodesWarned += w
+				s.NodesSkipped += sk
+			}
+		}
+	}
+	s.Errors = len(rep.Errors)
+	s.Complete = s.Errors == 0
+	return s
+}
+
+// Failed reports whether dbt's command failed, by its status or return code.
+func (c CommandReport) Failed() bool {
+	return Command{Status: c.Status, ReturnCode: c.ReturnCode}.Failed()
+}

@@ -1,0 +1,263 @@
+package fetcher
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/boltfetch/boltfetch/client"
+	"github.com/boltfetch/boltfetch/internal/demodata"
+	"github.com/boltfetch/boltfetch/internal/fakebolt"
+)
+
+// TestFetchDemoRun follows up the demo run end to end: real client, fake
+// Bolt API with a real GraphQL engine, real dbt artifacts.
+func TestFetchDemoRun(t *testing.T) {
+	t.Parallel()
+	run := demodata.Run()
+	srv := startFake(t, fakebolt.Options{}, run)
+	st, dir := newStore(t)
+	rep := fetch(t, payloadOf(t, srv, run.ID), fastOpts(newClient(t), st))
+
+	if len(rep.Errors) != 0 || !rep.Summary.Complete {
+		t.Fatalf("errors: %+v", rep.Errors)
+	}
+	folder := "demo-jaffle/daily_run/63187"
+	if rep.Archive.Folder != folder {
+		t.Fatalf("folder = %q, want %q", rep.Archive.Folder, folder)
+	}
+	want := []string{
+		folder + "/commands/193439/command.json",
+		folder + "/commands/193439/stderr.log",
+		folder + "/commands/193439/stdout.log",
+		folder + "/commands/193440/command.json",
+		folder + "/commands/193440/stderr.log",
+		folder + "/commands/193440/stdout.log",
+		folder + "/commands/193441/command.json",
+		folder + "/commands/193441/stderr.log",
+		folder + "/commands/193441/stdout.log",
+		folder + "/commands/193441/target/manifest.json",
+		folder + "/commands/193441/target/run_results.json",
+		folder + "/commands/193442/command.json",
+		folder + "/commands/193442/stderr.log",
+		folder + "/commands/193442/stdout.log",
+		folder + "/commands/193442/target/manifest.json",
+		folder + "/commands/193442/target/run_results.json",
+		folder + "/payload.json",
+		folder + "/report.json",
+		folder + "/report.md",
+	}
+	if diff := cmp.Diff(want, listFiles(t, dir)); diff != "" {
+		t.Errorf("archive layout (-want +got):\n%s", diff)
+	}
+	checkArchivedExact(t, dir, folder, run)
+
+	build := rep.Commands[3]
+	if build.ID != "193442" || build.Status != "failed" || build.ReturnCode == nil || *build.ReturnCode != 1 {
+		t.Errorf("build command = %+v", build)
+	}
+	if build.Logs == nil || build.Logs.Stdout.Path != folder+"/commands/193442/stdout.log" {
+		t.Errorf("build logs = %+v", build.Logs)
+	}
+	if s := rep.Summary; s.Commands != 4 || s.CommandsFailed != 1 || s.ArtifactsArchived != 4 || s.LogsArchived != 8 {
+		t.Errorf("summary = %+v", s)
+	}
+	stats := srv.Stats()
+	for _, h := range []string{"Authorization", "X-API-KEY", "X-API-SECRET", "X-Paradime-Workspace"} {
+		if stats.HeaderSeen(fakebolt.RouteDownload, h) {
+			t.Errorf("a download request carried %s", h)
+		}
+	}
+	if !stats.HeaderSeen(fakebolt.RouteGraphQL, "X-API-KEY") {
+		t.Error("the API calls carried no X-API-KEY: is the header check meaningful?")
+	}
+	if stats.MutationsSeen != 0 {
+		t.Errorf("%d mutations sent", stats.MutationsSeen)
+	}
+	payload, _ := os.ReadFile(filepath.Join(dir, folder, "payload.json"))
+	if string(payload) != string(payloadOf(t, srv, run.ID)) {
+		t.Error("payload.json is not the payload as received")
+	}
+}
+
+// TestFetchIdempotent re-runs the same payload into the same archive:
+// nothing is asked or downloaded again, and the report says so.
+func TestFetchIdempotent(t *testing.T) {
+	t.Parallel()
+	run := demodata.Run()
+	srv := startFake(t, fakebolt.Options{}, run)
+	st, dir := newStore(t)
+	c := newClient(t)
+	payload := payloadOf(t, srv, run.ID)
+	first := fetch(t, payload, fastOpts(c, st))
+	if !first.Summary.Complete {
+		t.Fatalf("first fetch: %+v", first.Errors)
+	}
+	srv.ResetStats()
+	second := fetch(t, payload, fastOpts(c, st))
+	if !second.Summary.Complete {
+		t.Fatalf("second fetch: %+v", second.Errors)
+	}
+	stats := srv.Stats()
+	if n := stats.Requests[fakebolt.RouteGraphQL] + stats.Requests[fakebolt.RouteDownload]; n != 0 {
+		t.Errorf("re-run made %d requests (%v), want 0", n, stats.Requests)
+	}
+	if s := second.Summary; s.ArtifactsReused != 4 || s.BytesDownloaded != 0 {
+		t.Errorf("second summary = %+v", s)
+	}
+	for _, c := range second.Commands {
+		if c.Logs == nil || c.Logs.Source != "archive" {
+			t.Errorf("command %s logs = %+v, want reused from the archive", c.ID, c.Logs)
+		}
+	}
+
+	// A damaged file is fetched again, and only that one.
+	victim := filepath.Join(dir, "demo-jaffle/daily_run/63187/commands/193442/target/manifest.json")
+	if err := os.WriteFile(victim, []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv.ResetStats()
+	third := fetch(t, payload, fastOpts(c, st))
+	stats = srv.Stats()
+	if !third.Summary.Complete || stats.Requests[fakebolt.RouteDownload] != 1 || stats.Requests[fakebolt.RouteField("boltResourceUrl")] != 1 || stats.Requests[fakebolt.RouteField("boltCommand")] != 0 {
+		t.Errorf("after damaging one file: complete=%v requests=%v", third.Summary.Complete, stats.Requests)
+	}
+	checkArchivedExact(t, dir, "demo-jaffle/daily_run/63187", run)
+}
+
+// TestFetchReliability: with a quarter of API calls and downloads failing
+// and every first URL expired, the report is complete and every archived
+// file byte-exact.
+func TestFetchReliability(t *testing.T) {
+	t.Parallel()
+	faults := map[string]map[string]fakebolt.Fault{
+		"status": {
+			fakebolt.RouteGraphQL:  {Rate: 0.25, Status: 503},
+			fakebolt.RouteDownload: {Rate: 0.25, Status: 500},
+		},
+		"resets and truncation": {
+			fakebolt.RouteGraphQL:  {Rate: 0.25, Reset: true},
+			fakebolt.RouteDownload: {Rate: 0.25, Truncate: true},
+		},
+		"rate limits and resets": {
+			fakebolt.RouteGraphQL:  {Rate: 0.25, Status: 429, RetryAfter: "0"},
+			fakebolt.RouteDownload: {Rate: 0.25, Reset: true},
+		},
+	}
+	for name, fs := range faults {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			run := demodata.Run()
+			srv := startFake(t, fakebolt.Options{ExpireOnFirstUse: true, Seed: int64(len(name))}, run)
+			for route, f := range fs {
+				srv.SetFault(route, f)
+			}
+			// Four follow-ups, each into a fresh archive, so that enough
+			// requests are made for the faults to hit every route.
+			c := newClient(t)
+			for range 4 {
+				st, dir := newStore(t)
+				rep := fetch(t, payloadOf(t, srv, run.ID), fastOpts(c, st))
+				if !rep.Summary.Complete {
+					t.Fatalf("incomplete: %+v", rep.Errors)
+				}
+				checkArchivedExact(t, dir, rep.Archive.Folder, run)
+			}
+			stats := srv.Stats()
+			if stats.FaultsInjected[fakebolt.RouteGraphQL] == 0 || stats.FaultsInjected[fakebolt.RouteDownload] == 0 {
+				t.Errorf("no fault was injected (%v, requests %v): the test proves nothing", stats.FaultsInjected, stats.Requests)
+			}
+			if stats.HeaderSeen(fakebolt.RouteDownload, "X-API-SECRET") || stats.HeaderSeen(fakebolt.RouteDownload, "Authorization") {
+				t.Error("a Paradime header reached the artifact host")
+			}
+		})
+	}
+}
+
+func TestFetchStartedPayload(t *testing.T) {
+	t.Parallel()
+	run := demodata.Run()
+	srv := startFake(t, fakebolt.Options{}, run)
+	started, err := srv.StartedPayload(run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, dir := newStore(t)
+	rep := fetch(t, started, fastOpts(newClient(t), st))
+	if !rep.NothingToFetch || rep.Event != "bolt.run.started" || !rep.Summary.Complete {
+		t.Errorf("report = %+v", rep)
+	}
+	if n := srv.Stats().Requests[fakebolt.RouteGraphQL]; n != 0 {
+		t.Errorf("%d API calls for a started payload", n)
+	}
+	if files := listFiles(t, dir); len(files) != 0 {
+		t.Errorf("archive holds %v", files)
+	}
+	var b strings.Builder
+	rep.WriteText(&b)
+	if !strings.Contains(b.String(), "Nothing to fetch") {
+		t.Errorf("text report:\n%s", b.String())
+	}
+}
+
+// TestFetchHostRefused: an api_url outside the allow-list refuses the whole
+// payload before any request.
+func TestFetchHostRefused(t *testing.T) {
+	t.Parallel()
+	run := demodata.Run()
+	srv := startFake(t, fakebolt.Options{}, run)
+	c := newClient(t, func(cfg *client.Config) { cfg.AllowHosts = nil })
+	st, dir := newStore(t)
+	_, err := Fetch(context.Background(), strings.NewReader(string(payloadOf(t, srv, run.ID))), fastOpts(c, st))
+	var hna *client.HostNotAllowedError
+	if !errors.As(err, &hna) {
+		t.Fatalf("err = %v, want a *client.HostNotAllowedError", err)
+	}
+	if strings.Contains(err.Error(), "/api/v1/") {
+		t.Errorf("the error shows the api_url path (a token): %v", err)
+	}
+	if n := srv.Stats().Requests[fakebolt.RouteGraphQL]; n != 0 {
+		t.Errorf("%d requests sent to a refused host", n)
+	}
+	if files := listFiles(t, dir); len(files) != 0 {
+		t.Errorf("archive holds %v", files)
+	}
+}
+
+// TestFetchGuardRefusal: a payload whose api_query is a mutation, or asks for
+// another command, fails that command only.
+func TestFetchGuardRefusal(t *testing.T) {
+	t.Parallel()
+	run := demodata.Run()
+	srv := startFake(t, fakebolt.Options{}, run)
+	payload := string(payloadOf(t, srv, run.ID))
+	evil := strings.Replace(payload, `query BoltCommand {\n boltCommand(commandId: 193439)`, `mutation BoltCommand {\n cancelBoltRun(scheduleRunId: 63187)`, 1)
+	evil = strings.Replace(evil, `boltResourceUrl(resourceId: 1205731)`, `boltResourceUrl(resourceId: 1205743)`, 1)
+	if evil == payload {
+		t.Fatal("the payload was not altered")
+	}
+	st, _ := newStore(t)
+	rep := fetch(t, []byte(evil), fastOpts(newClient(t), st))
+	if rep.Summary.Complete {
+		t.Fatal("report complete despite refused queries")
+	}
+	kinds := map[string]string{}
+	for _, e := range rep.Errors {
+		kinds[e.CommandID+" "+e.Stage] = e.Kind
+	}
+	want := map[string]string{"193439 api_query": KindQueryRefused, "193441 resource_query": KindQueryRefused}
+	if diff := cmp.Diff(want, kinds); diff != "" {
+		t.Errorf("errors (-want +got):\n%s", diff)
+	}
+	if srv.Stats().MutationsSeen != 0 {
+		t.Error("a mutation reached the API")
+	}
+	if rep.Summary.ArtifactsArchived != 3 {
+		t.Errorf("siblings were not fetched: %+v", rep.Summary)
+	}
+}

@@ -1,0 +1,232 @@
+package fetcher
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/boltfetch/boltfetch/archive"
+	"github.com/boltfetch/boltfetch/client"
+)
+
+// Defaults for Options.
+const (
+	DefaultConcurrency      = 8
+	DefaultMaxArtifactSize  = 2 << 30
+	DefaultDownloadAttempts = 8
+	DefaultIdleTimeout      = 60 * time.Second
+	// MaxURLRefreshes is how many times an expired presigned URL is asked
+	// for again (boltResourceUrl) before the artifact is reported failed.
+	MaxURLRefreshes = 2
+)
+
+// DefaultArtifacts selects what a dbt team needs for the analysis.
+var DefaultArtifacts = []string{"target/manifest.json", "target/run_results.json"}
+
+// LogsMode selects the commands whose stdout and stderr are fetched.
+type LogsMode string
+
+// The accepted LogsMode values.
+const (
+	LogsAll    LogsMode = "all"
+	LogsFailed LogsMode = "failed"
+	LogsNone   LogsMode = "none"
+)
+
+// Options configures Fetch. Client and Archive are required; every other
+// field has a useful zero value.
+type Options struct {
+	// Client talks to Paradime. Fetch binds it to the payload's api_url with
+	// WithEndpoint, so a host outside the client's allow-list refuses the
+	// whole payload before any request.
+	Client *client.Client
+	// Archive receives everything; the run's folder inside it is RunFolder
+	// of the payload unless Folder is set.
+	Archive archive.Store
+	Folder  string
+	// Concurrency bounds the API calls and downloads in flight (default 8).
+	Concurrency int
+	// Artifacts are globs over resource paths (default DefaultArtifacts).
+	// A glob without "/" matches the file name anywhere; "*" alone takes
+	// every artifact.
+	Artifacts []string
+	// Logs selects the commands whose logs are fetched (default LogsAll).
+	Logs LogsMode
+	// MaxArtifactSize caps one artifact (default 2 GiB).
+	MaxArtifactSize int64
+	// MaxPayloadSize caps the payload Fetch reads (default 16 MiB).
+	MaxPayloadSize int64
+	// HTTPClient downloads artifacts (default NewDownloadClient()). It must
+	// not add credentials: presigned URLs need none.
+	HTTPClient *http.Client
+	// DownloadAttempts is the number of tries per presigned URL on
+	// truncation, resets and 5xx (default 8).
+	DownloadAttempts int
+	// IdleTimeout aborts a download attempt that receives nothing for that
+	// long (default 60s).
+	IdleTimeout time.Duration
+	// Analyzer analyses each command that has a manifest and a run_results
+	// (default: the artifacts package). Set it to skip or replace analysis.
+	Analyzer Analyzer
+	// Logger receives progress and retry lines (default: discard). URLs are
+	// logged without their query string, the api_url by its host only.
+	Logger *slog.Logger
+	// Progress receives per-item progress, for bars on a terminal.
+	Progress Progress
+
+	// api replaces Client in unit tests.
+	api bolt
+	// backoff replaces the download backoff in tests.
+	backoff func(int) time.Duration
+}
+
+// Analyzer analyses a manifest.json and run_results.json pair.
+type Analyzer func(ctx context.Context, manifest, runResults io.Reader) (Analysis, error)
+
+// Analysis is an analysis result as Fetch embeds it in the report: it
+// marshals to JSON and renders itself as text and Markdown.
+type Analysis interface {
+	WriteText(w io.Writer) error
+	WriteMarkdown(w io.Writer) error
+}
+
+// NodeCounter is implemented by analyses that can count their reported
+// nodes, for the report's summary.
+type NodeCounter interface {
+	NodeCounts() (failed, warned, skipped int)
+}
+
+// Progress receives per-item progress. Implementations must be safe for
+// concurrent use.
+type Progress interface {
+	// Task starts tracking one item (a download or a log fetch).
+	Task(name string) ProgressTask
+}
+
+// ProgressTask is one tracked item.
+type ProgressTask interface {
+	SetTotal(bytes int64)
+	Add(bytes int64)
+	Done(err error)
+}
+
+// OptionsError reports an unusable option.
+type OptionsError struct{ Msg string }
+
+func (e *OptionsError) Error() string { return e.Msg }
+
+// withDefaults fills in defaults and checks what can be checked before any
+// request.
+func (o Options) withDefaults() (Options, error) {
+	if o.Archive == nil {
+		return o, &OptionsError{"fetcher: no archive"}
+	}
+	if o.Client == nil && o.api == nil {
+		return o, &OptionsError{"fetcher: no client"}
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = DefaultConcurrency
+	}
+	if len(o.Artifacts) == 0 {
+		o.Artifacts = DefaultArtifacts
+	}
+	for _, g := range o.Artifacts {
+		if _, err := path.Match(g, ""); err != nil {
+			return o, &OptionsError{fmt.Sprintf("--artifacts: bad glob %q: %v", g, err)}
+		}
+	}
+	switch o.Logs {
+	case "":
+		o.Logs = LogsAll
+	case LogsAll, LogsFailed, LogsNone:
+	default:
+		return o, &OptionsError{fmt.Sprintf("--logs: %q is not one of all, failed, none", o.Logs)}
+	}
+	if o.MaxArtifactSize <= 0 {
+		o.MaxArtifactSize = DefaultMaxArtifactSize
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = NewDownloadClient()
+	}
+	if o.DownloadAttempts <= 0 {
+		o.DownloadAttempts = DefaultDownloadAttempts
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = DefaultIdleTimeout
+	}
+	if o.Analyzer == nil {
+		o.Analyzer = defaultAnalyzer
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Progress == nil {
+		o.Progress = noProgress{}
+	}
+	if o.backoff == nil {
+		o.backoff = defaultBackoff
+	}
+	if o.Folder != "" {
+		if err := archive.CheckKey(o.Folder); err != nil {
+			return o, &OptionsError{"fetcher: folder: " + err.Error()}
+		}
+	}
+	return o, nil
+}
+
+// selected reports whether a resource path matches the artifact globs.
+func selected(globs []string, p string) bool {
+	for _, g := range globs {
+		if g == "*" || g == "**" {
+			return true
+		}
+		target := p
+		if !strings.Contains(g, "/") {
+			target = path.Base(p)
+		}
+		if ok, _ := path.Match(g, target); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// RunFolder is the archive folder of a run: <workspace>/<schedule>/<run id>,
+// each part made safe. Outside text never decides more than one path
+// component each.
+func RunFolder(p *Payload) string {
+	ws := p.Workspace.Name
+	if ws == "" {
+		ws = p.Workspace.UID
+	}
+	if ws == "" {
+		ws = "unknown-workspace"
+	}
+	sched := p.ScheduleName
+	if sched == "" {
+		sched = "unknown-schedule"
+	}
+	id := p.RunID
+	if id == "" {
+		id = p.UUID
+	}
+	if id == "" {
+		id = "unknown-run"
+	}
+	return archive.SafeName(ws) + "/" + archive.SafeName(sched) + "/" + archive.SafeName(id)
+}
+
+type noProgress struct{}
+
+func (noProgress) Task(string) ProgressTask { return noTask{} }
+
+type noTask struct{}
+
+func (noTask) SetTotal(int64) {}
+func (noTask) Add(int64)      {}
+func (noTask) Done(error)     {}
