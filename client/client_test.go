@@ -826,3 +826,30 @@ func BenchmarkCommandLargeStdout(b *testing.B) {
 		}
 	}
 }
+
+func TestConcurrentCalls(t *testing.T) {
+	t.Parallel()
+	c, rec, _ := setup(t, func(w http.ResponseWriter, r *http.Request, attempt int, _ gqlRequest) {
+		if attempt%3 == 0 {
+			w.WriteHeader(503)
+			return
+		}
+		commandOK(w)
+	}, func(cfg *Config) { cfg.RetryBudget = 100 })
+	const n = 24
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			_, err := c.Command(context.Background(), int64(i+1))
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if rec.count() < n {
+		t.Errorf("%d requests for %d calls", rec.count(), n)
+	}
+}
