@@ -9,6 +9,7 @@ import (
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -271,7 +272,9 @@ func (s *Server) wait(w http.ResponseWriter, r *http.Request, d time.Duration) b
 func (s *Server) serveNotFound(w http.ResponseWriter, r *http.Request) {
 	end := s.rec.begin("other", r.Header, true)
 	defer end()
-	s.log.Debug("fakebolt: unknown route", "method", r.Method, "path", r.URL.Path)
+	// Only the first segment: a path can hold an endpoint token.
+	first, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+	s.log.Debug("fakebolt: unknown route", "method", r.Method, "first_segment", first)
 	writeJSONStatus(w, http.StatusNotFound, "not found")
 }
 
