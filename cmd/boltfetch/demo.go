@@ -1,18 +1,114 @@
 package main
 
 import (
-	"errors"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/boltfetch/boltfetch/archive"
+	"github.com/boltfetch/boltfetch/client"
+	"github.com/boltfetch/boltfetch/fetcher"
+	"github.com/boltfetch/boltfetch/internal/demodata"
+	"github.com/boltfetch/boltfetch/internal/fakebolt"
+	"github.com/boltfetch/boltfetch/internal/progress"
 )
 
-// TODO(skeleton): replaced by the issue that builds this command.
-func newDemoCmd(io *iostreams, runF func() error) *cobra.Command {
-	return &cobra.Command{
+// demoOptions is what `boltfetch demo` was asked.
+type demoOptions struct {
+	io     *iostreams
+	Out    string
+	Format string
+}
+
+func newDemoCmd(io *iostreams, runF func(*demoOptions) error) *cobra.Command {
+	opts := &demoOptions{io: io}
+	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "not built yet",
+		Short: "Run the whole follow-up against a built-in fake Bolt API, with real dbt artifacts",
+		Long: `Demo starts a fake Paradime Bolt API in-process on loopback, serving a run shaped
+like Paradime's published example: git clone, dbt deps, a succeeded dbt run and a
+failed dbt build (one model error causing 13 skips), with real dbt artifacts.
+It then follows up the run's completed payload exactly as 'boltfetch fetch'
+would, into a temporary archive (or --out), and prints the report.
+
+No account and no network are needed. It exits 0 when the follow-up completed:
+the dbt failure inside the run is the point of the demo.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withCode(exitBadInput, errors.New("demo is not built yet"))
+			if runF != nil {
+				return runF(opts)
+			}
+			return runDemo(cmd.Context(), opts)
 		},
 	}
+	cmd.Flags().StringVar(&opts.Out, "out", "", "archive folder (default: a new temporary folder)")
+	cmd.Flags().StringVar(&opts.Format, "format", "text", "report format on stdout: text, json or markdown")
+	return cmd
+}
+
+func runDemo(ctx context.Context, opts *demoOptions) error {
+	switch opts.Format {
+	case "text", "json", "markdown":
+	default:
+		return withCode(exitBadInput, fmt.Errorf("--format %q: want text, json or markdown", opts.Format))
+	}
+	out := opts.Out
+	if out == "" {
+		dir, err := os.MkdirTemp("", "boltfetch-demo-")
+		if err != nil {
+			return withCode(exitBadInput, err)
+		}
+		out = dir
+	}
+	// Throwaway credentials: they only ever travel over loopback.
+	const key, secret = "demo-key", "demo-secret"
+	srv := fakebolt.New(fakebolt.Options{APIKey: key, APISecret: secret})
+	if err := srv.Start(); err != nil {
+		return withCode(exitBadInput, err)
+	}
+	defer srv.Close()
+	run := demodata.Run()
+	srv.AddRun(run)
+	payload, err := srv.CompletedPayload(run.ID)
+	if err != nil {
+		return withCode(exitBadInput, err)
+	}
+	u, err := url.Parse(srv.URL())
+	if err != nil {
+		return withCode(exitBadInput, err)
+	}
+
+	store, err := archive.NewLocal(out)
+	if err != nil {
+		return withCode(exitBadInput, err)
+	}
+	defer store.Close()
+	var bars *progress.Bars
+	logOut := opts.io.Err
+	if opts.io.ErrTTY {
+		bars = progress.New(opts.io.Err)
+		logOut = bars.Writer()
+	}
+	logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	c, err := client.New(client.Config{APIKey: key, APISecret: secret, AllowHosts: []string{u.Hostname()}, Logger: logger})
+	if err != nil {
+		closeBars(bars)
+		return withCode(exitBadInput, err)
+	}
+	fopts := fetcher.Options{Client: c, Archive: store, Logger: logger}
+	if bars != nil {
+		fopts.Progress = bars
+	}
+	fmt.Fprintf(opts.io.Err, "boltfetch demo: fake Bolt API on %s, archive in %s\n", u.Host, out)
+	rep, err := fetcher.Fetch(ctx, strings.NewReader(string(payload)), fopts)
+	closeBars(bars)
+	if err != nil {
+		return withCode(exitBadInput, err)
+	}
+	return finish(opts.io.Out, opts.Format, rep)
 }

@@ -1,18 +1,275 @@
 package main
 
 import (
-	"errors"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/boltfetch/boltfetch/archive"
+	"github.com/boltfetch/boltfetch/client"
+	"github.com/boltfetch/boltfetch/fetcher"
+	"github.com/boltfetch/boltfetch/internal/progress"
 )
 
-// TODO(skeleton): replaced by the issue that builds this command.
-func newFetchCmd(io *iostreams, runF func() error) *cobra.Command {
-	return &cobra.Command{
-		Use:   "fetch",
-		Short: "not built yet",
+// fetchOptions is everything `boltfetch fetch` was asked, before any work.
+type fetchOptions struct {
+	io     *iostreams
+	getenv func(string) string
+
+	Payload         string // a file, or "-" for stdin
+	Out             string
+	Format          string
+	Concurrency     int
+	Artifacts       []string
+	Logs            string
+	AllowHosts      []string
+	Timeout         time.Duration
+	MaxArtifactSize string
+	MaxPayloadSize  string
+	LogLevel        string
+
+	APIEndpoint        string
+	APIKey             string
+	APISecret          string
+	WorkspaceUID       string
+	FallbackTypedQuery bool
+}
+
+func newFetchCmd(io *iostreams, runF func(*fetchOptions) error) *cobra.Command {
+	opts := &fetchOptions{io: io, getenv: os.Getenv}
+	cmd := &cobra.Command{
+		Use:   "fetch [flags] PAYLOAD|-",
+		Short: "Follow up a Bolt webhook payload: fetch, archive and analyse the run",
+		Long: `Fetch reads a bolt.run.completed webhook payload (a file, or - for stdin),
+runs its GraphQL queries against the payload's api_url (which must be an allowed
+host), downloads the selected artifacts, archives everything under
+<out>/<workspace>/<schedule>/<run id>/ and prints a report of what failed in dbt
+and why.
+
+Credentials come from the flags or from Paradime's SDK environment variables
+PARADIME_API_ENDPOINT, PARADIME_API_KEY, PARADIME_API_SECRET and
+PARADIME_WORKSPACE_UID; flags win.
+
+Exit codes: 0 everything was fetched (whatever dbt's outcome); 1 some follow-up
+failed (the report says which); 2 unusable input or configuration, including an
+api_url host that is not allowed.`,
+		Example: `  boltfetch fetch payload.json
+  curl -s ... | boltfetch fetch --format json - > report.json
+  boltfetch fetch --artifacts '*' --logs failed --allow-host api.eu.example.com payload.json`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withCode(exitBadInput, errors.New("fetch is not built yet"))
+			opts.Payload = args[0]
+			if runF != nil {
+				return runF(opts)
+			}
+			return runFetch(cmd.Context(), opts)
 		},
 	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Out, "out", "./boltfetch-archive", "archive folder")
+	f.StringVar(&opts.Format, "format", "text", "report format on stdout: text, json or markdown")
+	f.IntVar(&opts.Concurrency, "concurrency", fetcher.DefaultConcurrency, "API calls and downloads in flight at once")
+	f.StringSliceVar(&opts.Artifacts, "artifacts", fetcher.DefaultArtifacts, "globs over resource paths to download ('*' for all)")
+	f.StringVar(&opts.Logs, "logs", string(fetcher.LogsAll), "commands whose stdout/stderr are fetched: all, failed or none")
+	f.StringArrayVar(&opts.AllowHosts, "allow-host", nil, "also allow a payload's api_url on this host or *.suffix pattern (repeatable; *.paradime.io is always allowed)")
+	f.DurationVar(&opts.Timeout, "timeout", 30*time.Minute, "give up the whole follow-up after this long (0: never)")
+	f.StringVar(&opts.MaxArtifactSize, "max-artifact-size", "2GiB", "refuse an artifact larger than this (bytes, or with KB/MB/GB/KiB/MiB/GiB)")
+	f.StringVar(&opts.MaxPayloadSize, "max-payload-size", "16MiB", "refuse a payload larger than this")
+	f.StringVar(&opts.LogLevel, "log-level", "info", "stderr log level: debug, info, warn or error")
+	f.StringVar(&opts.APIEndpoint, "api-endpoint", "", "Paradime GraphQL endpoint (env PARADIME_API_ENDPOINT); its host is allowed")
+	f.StringVar(&opts.APIKey, "api-key", "", "Paradime API key (env PARADIME_API_KEY)")
+	f.StringVar(&opts.APISecret, "api-secret", "", "Paradime API secret or prdm_wsp_/prdm_cmp_ token (env PARADIME_API_SECRET)")
+	f.StringVar(&opts.WorkspaceUID, "workspace-uid", "", "workspace for a company token (env PARADIME_WORKSPACE_UID)")
+	f.BoolVar(&opts.FallbackTypedQuery, "fallback-typed-query", false, "when a payload's query is refused by the guard, send the equivalent typed query for the same id instead")
+	return cmd
+}
+
+// runFetch does the work of `boltfetch fetch`.
+func runFetch(ctx context.Context, opts *fetchOptions) error {
+	cfg, err := opts.config()
+	if err != nil {
+		return withCode(exitBadInput, err)
+	}
+	raw, err := readPayload(opts)
+	if err != nil {
+		return withCode(exitBadInput, err)
+	}
+	store, err := archive.NewLocal(opts.Out)
+	if err != nil {
+		return withCode(exitBadInput, err)
+	}
+	defer store.Close()
+
+	var bars *progress.Bars
+	logOut := opts.io.Err
+	if opts.io.ErrTTY {
+		bars = progress.New(opts.io.Err)
+		logOut = bars.Writer()
+	}
+	logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: cfg.level}))
+	cfg.client.Logger = logger
+	c, err := client.New(cfg.client)
+	if err != nil {
+		closeBars(bars)
+		return withCode(exitBadInput, err)
+	}
+	fopts := fetcher.Options{
+		Client: c, Archive: store,
+		Concurrency: opts.Concurrency, Artifacts: opts.Artifacts, Logs: fetcher.LogsMode(opts.Logs),
+		MaxArtifactSize: cfg.maxArtifact, MaxPayloadSize: cfg.maxPayload,
+		Logger: logger,
+	}
+	if bars != nil {
+		fopts.Progress = bars
+	}
+	if opts.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, opts.Timeout)
+		defer cancel()
+	}
+	rep, err := fetcher.Fetch(ctx, strings.NewReader(string(raw)), fopts)
+	closeBars(bars)
+	if err != nil {
+		return withCode(exitBadInput, err)
+	}
+	return finish(opts.io.Out, opts.Format, rep)
+}
+
+// finish prints the report and turns its completeness into the exit code.
+func finish(out io.Writer, format string, rep *fetcher.Report) error {
+	if err := writeReport(out, format, rep); err != nil {
+		return withCode(exitPartial, fmt.Errorf("write the report: %w", err))
+	}
+	if !rep.Summary.Complete {
+		return withCode(exitPartial, fmt.Errorf("%d follow-up errors (listed in the report, %s/%s/report.json)", len(rep.Errors), rep.Archive.Location, rep.Archive.Folder))
+	}
+	return nil
+}
+
+func writeReport(w io.Writer, format string, rep *fetcher.Report) error {
+	switch format {
+	case "json":
+		return rep.WriteJSON(w)
+	case "markdown":
+		return rep.WriteMarkdown(w)
+	default:
+		return rep.WriteText(w)
+	}
+}
+
+func closeBars(b *progress.Bars) {
+	if b != nil {
+		b.Close()
+	}
+}
+
+// fetchConfig is fetchOptions checked and converted.
+type fetchConfig struct {
+	client      client.Config
+	level       slog.Level
+	maxArtifact int64
+	maxPayload  int64
+}
+
+// config checks every flag before any work, so bad input fails fast with
+// exit code 2.
+func (opts *fetchOptions) config() (fetchConfig, error) {
+	var fc fetchConfig
+	switch opts.Format {
+	case "text", "json", "markdown":
+	default:
+		return fc, fmt.Errorf("--format %q: want text, json or markdown", opts.Format)
+	}
+	switch fetcher.LogsMode(opts.Logs) {
+	case fetcher.LogsAll, fetcher.LogsFailed, fetcher.LogsNone:
+	default:
+		return fc, fmt.Errorf("--logs %q: want all, failed or none", opts.Logs)
+	}
+	if opts.Concurrency < 1 || opts.Concurrency > 1024 {
+		return fc, fmt.Errorf("--concurrency %d: want 1 to 1024", opts.Concurrency)
+	}
+	if err := fc.level.UnmarshalText([]byte(opts.LogLevel)); err != nil {
+		return fc, fmt.Errorf("--log-level %q: want debug, info, warn or error", opts.LogLevel)
+	}
+	var err error
+	if fc.maxArtifact, err = parseSize(opts.MaxArtifactSize); err != nil {
+		return fc, fmt.Errorf("--max-artifact-size: %w", err)
+	}
+	if fc.maxPayload, err = parseSize(opts.MaxPayloadSize); err != nil {
+		return fc, fmt.Errorf("--max-payload-size: %w", err)
+	}
+	getenv := opts.getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	cfg := client.ConfigFromEnv(getenv)
+	for _, f := range []struct{ flag, dst *string }{
+		{&opts.APIEndpoint, &cfg.Endpoint}, {&opts.APIKey, &cfg.APIKey},
+		{&opts.APISecret, &cfg.APISecret}, {&opts.WorkspaceUID, &cfg.WorkspaceUID},
+	} {
+		if *f.flag != "" {
+			*f.dst = *f.flag
+		}
+	}
+	cfg.AllowHosts = opts.AllowHosts
+	cfg.FallbackTypedQuery = opts.FallbackTypedQuery
+	fc.client = cfg
+	return fc, nil
+}
+
+// readPayload reads the payload file or stdin, capped.
+func readPayload(opts *fetchOptions) ([]byte, error) {
+	limit, err := parseSize(opts.MaxPayloadSize)
+	if err != nil {
+		return nil, err
+	}
+	var r io.Reader = opts.io.In
+	name := "stdin"
+	if opts.Payload != "-" {
+		f, err := os.Open(opts.Payload)
+		if err != nil {
+			return nil, fmt.Errorf("payload: %w", err)
+		}
+		defer f.Close()
+		r, name = f, opts.Payload
+	}
+	raw, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("payload %s: %w", name, err)
+	}
+	if int64(len(raw)) > limit {
+		return nil, fmt.Errorf("payload %s: larger than %d bytes (see --max-payload-size)", name, limit)
+	}
+	return raw, nil
+}
+
+// parseSize reads "2GiB", "500MB", "1048576".
+func parseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	units := []struct {
+		suffix string
+		mult   int64
+	}{
+		{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
+		{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1},
+	}
+	mult := int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(strings.ToUpper(t), strings.ToUpper(u.suffix)) {
+			t, mult = strings.TrimSpace(t[:len(t)-len(u.suffix)]), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseFloat(t, 64)
+	if err != nil || n <= 0 || n*float64(mult) > 1<<62 {
+		return 0, fmt.Errorf("%q is not a positive size (e.g. 2GiB, 500MB, 1048576)", s)
+	}
+	return int64(n * float64(mult)), nil
 }
