@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -341,23 +342,30 @@ func (c *Client) decodeResourceURL(data json.RawMessage, key string, id int64) (
 	return *r.URL, nil
 }
 
-// decodeRoot decodes data[key] into v; a missing or null value is a
-// *NotFoundError.
+// decodeRoot decodes data[key] into v (a pointer) in one pass, without
+// copying the other keys' values: the response key is only known at run time
+// (an alias), so the holder struct is built for it. A missing or null value
+// is a *NotFoundError.
 func (c *Client) decodeRoot(data json.RawMessage, key, field string, id int64, v any) error {
-	var m map[string]json.RawMessage
-	if len(bytes.TrimSpace(data)) == 0 || string(bytes.TrimSpace(data)) == "null" {
+	trimmed := bytes.TrimSpace(data)
+	if len(trimmed) == 0 || string(trimmed) == "null" {
 		return &NotFoundError{Field: field, ID: id, Message: "the response data is null"}
 	}
-	if err := json.Unmarshal(data, &m); err != nil {
-		return &DecodeError{Host: c.host, Err: fmt.Errorf("%s %d: data is not an object: %w", field, id, err)}
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() || strings.ContainsAny(key, "\",`") {
+		return &DecodeError{Host: c.host, Err: fmt.Errorf("%s %d: cannot decode into %T", field, id, v)}
 	}
-	raw, ok := m[key]
-	if !ok || string(bytes.TrimSpace(raw)) == "null" {
-		return &NotFoundError{Field: field, ID: id, Message: "the server returned null"}
-	}
-	if err := json.Unmarshal(raw, v); err != nil {
+	holder := reflect.New(reflect.StructOf([]reflect.StructField{{
+		Name: "V", Type: rv.Type(), Tag: reflect.StructTag(`json:"` + key + `"`),
+	}}))
+	if err := json.Unmarshal(trimmed, holder.Interface()); err != nil {
 		return &DecodeError{Host: c.host, Err: fmt.Errorf("%s %d: %w", field, id, err)}
 	}
+	got := holder.Elem().Field(0)
+	if got.IsNil() {
+		return &NotFoundError{Field: field, ID: id, Message: "the server returned null"}
+	}
+	rv.Elem().Set(got.Elem())
 	return nil
 }
 

@@ -93,7 +93,7 @@ func (t *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if resp.ContentLength > t.maxBody {
 		return nil, &BodyTooLargeError{Host: t.host, Limit: t.maxBody}
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, t.maxBody+1))
+	body, err := readCapped(resp.Body, resp.ContentLength, t.maxBody)
 	if err != nil {
 		t.log.Debug("paradime attempt failed reading the body", "host", t.host, "op", op, "attempt", attempt, "status", resp.StatusCode, "error", t.redact(err), "elapsed", time.Since(start))
 		return nil, err
@@ -106,6 +106,19 @@ func (t *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp.ContentLength = int64(len(body))
 	resp.Request = req
 	return resp, nil
+}
+
+// readCapped reads a body of at most limit bytes (limit+1 tells it was
+// longer), sizing the buffer once when the length is announced.
+func readCapped(r io.Reader, contentLength, limit int64) ([]byte, error) {
+	lr := io.LimitReader(r, limit+1)
+	if contentLength <= 0 {
+		return io.ReadAll(lr)
+	}
+	// One spare byte so that reading to EOF needs no reallocation.
+	buf := bytes.NewBuffer(make([]byte, 0, contentLength+1))
+	_, err := buf.ReadFrom(lr)
+	return buf.Bytes(), err
 }
 
 // retryBudget is a token bucket shared by a Client and its WithEndpoint
