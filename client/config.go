@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -95,6 +96,32 @@ func ConfigFromEnv(getenv func(string) string) Config {
 		WorkspaceUID: strings.TrimSpace(getenv("PARADIME_WORKSPACE_UID")),
 	}
 }
+
+// String describes the configuration with the credentials masked and the
+// endpoint reduced to scheme and host, so a Config printed or logged by
+// mistake leaks nothing.
+func (cfg Config) String() string {
+	mask := func(s string) string {
+		if s == "" {
+			return `""`
+		}
+		return "[REDACTED]"
+	}
+	ep := `""`
+	if u, err := url.Parse(cfg.Endpoint); err == nil && u.Host != "" {
+		ep = u.Scheme + "://" + u.Host
+	} else if cfg.Endpoint != "" {
+		ep = "(invalid)"
+	}
+	return fmt.Sprintf("client.Config{Endpoint:%s APIKey:%s APISecret:%s WorkspaceUID:%q AllowHosts:%q RequestTimeout:%s Timeout:%s MaxBodyBytes:%d MaxRetries:%d RetryBudget:%d FallbackTypedQuery:%t}",
+		ep, mask(cfg.APIKey), mask(cfg.APISecret), cfg.WorkspaceUID, cfg.AllowHosts, cfg.RequestTimeout, cfg.Timeout, cfg.MaxBodyBytes, cfg.MaxRetries, cfg.RetryBudget, cfg.FallbackTypedQuery)
+}
+
+// GoString is String, so %#v masks the credentials too.
+func (cfg Config) GoString() string { return cfg.String() }
+
+// LogValue masks the credentials in slog output.
+func (cfg Config) LogValue() slog.Value { return slog.StringValue(cfg.String()) }
 
 // withDefaults fills zero fields and validates the credentials.
 func (cfg Config) withDefaults() (Config, error) {

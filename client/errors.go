@@ -125,7 +125,7 @@ type BodyTooLargeError struct {
 }
 
 func (e *BodyTooLargeError) Error() string {
-	return fmt.Sprintf("paradime %s: response body exceeds the %d-byte limit; raise MaxBodyBytes (--max-body) if the logs are that large", e.Host, e.Limit)
+	return fmt.Sprintf("paradime %s: response body exceeds the %d-byte limit; raise the limit (client.Config.MaxBodyBytes) if the logs are really that large", e.Host, e.Limit)
 }
 
 // DecodeError reports a 200 answer that is not a GraphQL JSON response, or

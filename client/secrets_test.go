@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -90,6 +91,10 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 	}
 	_, err := New(Config{APIKey: testKey, APISecret: testSecret + "\n"})
 	texts = append(texts, errText(err))
+	cfg := Config{Endpoint: "https://api.paradime.io/api/v1/" + testToken + "/graphql", APIKey: testKey, APISecret: testSecret}
+	var cl logBuffer
+	slog.New(slog.NewTextHandler(&cl, nil)).Info("config", "cfg", cfg)
+	texts = append(texts, fmt.Sprintf("%v %+v %#v %s", cfg, cfg, cfg, &cfg), cl.String())
 	for _, l := range allLogs {
 		texts = append(texts, l.String())
 	}
