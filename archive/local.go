@@ -53,19 +53,26 @@ func (l *Local) Location() string { return l.dir }
 // Path returns the local file path of key, for users who want to open it.
 func (l *Local) Path(key string) string { return filepath.Join(l.dir, filepath.FromSlash(key)) }
 
+// CheckWritable reports, without writing anything, whether Create would
+// refuse key: not a clean key, a reserved name, or a symbolic link on the
+// way. Callers use it to refuse a path before asking for its content.
+func (l *Local) CheckWritable(key string) error {
+	if err := CheckKey(key); err != nil {
+		return err
+	}
+	if strings.HasPrefix(path.Base(key), tempPrefix) {
+		return &PathError{Path: key, Reason: "reserved temp-file name"}
+	}
+	return l.checkNoSymlinks(key)
+}
+
 // Create implements Store: it writes a temp file beside the final name and
 // renames it into place on Commit.
 func (l *Local) Create(ctx context.Context, key string) (Writer, error) {
-	if err := CheckKey(key); err != nil {
-		return nil, err
-	}
-	if strings.HasPrefix(path.Base(key), tempPrefix) {
-		return nil, &PathError{Path: key, Reason: "reserved temp-file name"}
-	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := l.checkNoSymlinks(key); err != nil {
+	if err := l.CheckWritable(key); err != nil {
 		return nil, err
 	}
 	if dir := path.Dir(key); dir != "." {

@@ -28,6 +28,12 @@ type Store interface {
 	Location() string
 }
 
+// WritableChecker is implemented by stores that can tell, before anything is
+// fetched, that Create would refuse a key (see Local.CheckWritable).
+type WritableChecker interface {
+	CheckWritable(key string) error
+}
+
 // Writer receives the content of one key.
 type Writer interface {
 	io.Writer

@@ -185,6 +185,18 @@ func (d *downloader) once(ctx context.Context, store archive.Store, key, rawURL 
 	idle := time.AfterFunc(d.idleTimeout, func() { cancel(fmt.Errorf("no data for %s", d.idleTimeout)) })
 	defer idle.Stop()
 
+	// The temp file comes first: an archive that cannot take the file
+	// refuses it before any byte is asked for.
+	w, err := store.Create(ctx, key)
+	if err != nil {
+		var pe *archive.PathError
+		if errors.As(err, &pe) {
+			return archive.Digest{}, err
+		}
+		return fail(KindArchive, 0, err)
+	}
+	defer w.Abort()
+
 	req, err := http.NewRequestWithContext(actx, http.MethodGet, rawURL, nil)
 	if err != nil {
 		return fail(KindURL, 0, errors.New("cannot build the request"))
@@ -218,11 +230,6 @@ func (d *downloader) once(ctx context.Context, store archive.Store, key, rawURL 
 		onTotal(resp.ContentLength)
 	}
 
-	w, err := store.Create(ctx, key)
-	if err != nil {
-		return fail(KindArchive, 0, err)
-	}
-	defer w.Abort()
 	h := sha256.New()
 	dst := io.MultiWriter(w, h)
 	buf := make([]byte, 256<<10)

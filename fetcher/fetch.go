@@ -115,9 +115,12 @@ func FetchPayload(ctx context.Context, p *Payload, opts Options) (*Report, error
 	r.log.Info("fetching", "api_host", rep.Run.APIHost, "commands", len(r.cmds), "tasks", r.tasks, "concurrency", opts.Concurrency)
 	r.execute(ctx)
 
+	// The records and reports are written even after a cancel (they are
+	// small), so the archive always says what it holds.
+	wctx := context.WithoutCancel(ctx)
 	for _, cs := range r.cmds {
 		if cs.writeRecord {
-			r.writeRecord(ctx, cs)
+			r.writeRecord(wctx, cs)
 		}
 		rep.Commands = append(rep.Commands, cs.rep)
 	}
@@ -126,7 +129,7 @@ func FetchPayload(ctx context.Context, p *Payload, opts Options) (*Report, error
 		rep.Errors = append(rep.Errors, c.Errors...)
 	}
 	rep.Summary = summarize(rep, r.downloaded.Load(), time.Since(began))
-	r.writeReports(ctx, rep)
+	r.writeReports(wctx, rep)
 	// Report-writing errors were added to rep.Errors by writeReports.
 	rep.Summary.Errors = len(rep.Errors)
 	rep.Summary.Complete = len(rep.Errors) == 0
@@ -367,6 +370,12 @@ func (r *runner) artifactTask(ctx context.Context, cs *cmdState, slot int) {
 		return
 	}
 
+	if wc, ok := r.store.(archive.WritableChecker); ok {
+		if err := wc.CheckWritable(key); err != nil {
+			fail("archive", err)
+			return
+		}
+	}
 	task := r.opts.Progress.Task(cs.rep.ID + " " + a.Path)
 	for refresh := 0; ; refresh++ {
 		u, err := r.api.resourceURL(ctx, res.ResourceQuery, res.ID)
