@@ -853,3 +853,18 @@ func TestConcurrentCalls(t *testing.T) {
 		t.Errorf("%d requests for %d calls", rec.count(), n)
 	}
 }
+
+func TestAttemptTimeoutIsNamed(t *testing.T) {
+	t.Parallel()
+	c, rec, _ := setup(t, func(w http.ResponseWriter, r *http.Request, _ int, _ gqlRequest) {
+		<-r.Context().Done()
+	}, func(cfg *Config) { cfg.RequestTimeout = 30 * time.Millisecond; cfg.MaxRetries = 1 })
+	_, err := c.Command(context.Background(), 1)
+	var te *TransportError
+	if !errors.As(err, &te) || !strings.Contains(err.Error(), "attempt timed out") || te.Attempts != 2 {
+		t.Fatalf("got %v", err)
+	}
+	if rec.count() != 2 {
+		t.Errorf("%d attempts, want 2", rec.count())
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -78,6 +79,7 @@ func (t *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	start := time.Now()
 	resp, err := t.base.RoundTrip(out)
 	if err != nil {
+		err = t.attemptTimeout(ctx, req, err)
 		t.log.Debug("paradime attempt failed", "host", t.host, "op", op, "attempt", attempt, "error", t.redact(err), "elapsed", time.Since(start))
 		return nil, err
 	}
@@ -95,6 +97,7 @@ func (t *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	body, err := readCapped(resp.Body, resp.ContentLength, t.maxBody)
 	if err != nil {
+		err = t.attemptTimeout(ctx, req, err)
 		t.log.Debug("paradime attempt failed reading the body", "host", t.host, "op", op, "attempt", attempt, "status", resp.StatusCode, "error", t.redact(err), "elapsed", time.Since(start))
 		return nil, err
 	}
@@ -106,6 +109,15 @@ func (t *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp.ContentLength = int64(len(body))
 	resp.Request = req
 	return resp, nil
+}
+
+// attemptTimeout says so when an attempt failed on its own deadline rather
+// than the call's, so the error does not read like the caller's timeout.
+func (t *guardTransport) attemptTimeout(attemptCtx context.Context, req *http.Request, err error) error {
+	if attemptCtx.Err() != nil && req.Context().Err() == nil {
+		return fmt.Errorf("attempt timed out after %s (RequestTimeout): %w", t.timeout, err)
+	}
+	return err
 }
 
 // readCapped reads a body of at most limit bytes (limit+1 tells it was
@@ -197,7 +209,7 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 		why = slog.String("error", c.errString(err))
 	case retryableStatus(resp.StatusCode):
 		why = slog.Int("status", resp.StatusCode)
-		if retryAfter > 0 {
+		if retryAfter > 0 && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
 			wait := min(retryAfter, c.cfg.MaxRetryAfter)
 			if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
 				c.log.Warn("paradime retry skipped: Retry-After exceeds the call deadline", "host", c.host, "op", st.op, "attempt", attempts, "status", resp.StatusCode, "retry_after", retryAfter)
