@@ -132,3 +132,48 @@ func TestLoopbackEndpointAllowsLoopbackPayload(t *testing.T) {
 		}
 	}
 }
+
+// FuzzAllowList: whatever api_url is accepted is https under *.paradime.io
+// or an explicitly named host, without userinfo; nothing panics.
+func FuzzAllowList(f *testing.F) {
+	for _, s := range []string{
+		"https://api.demo.paradime.io/api/v1/uany7edagtovarzx/graphql",
+		"https://api.paradime.io@evil.com/", "http://127.0.0.1:1/x", "https://[::1]/",
+		"https://evilparadime.io/", "https://x.paradime.io./", "https://X.PARADIME.IO:443/",
+	} {
+		f.Add(s)
+	}
+	al, err := newAllowList("api.eu.example.com", []string{"127.0.0.1", "*.corp.example.net"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		u, host, err := al.check(raw)
+		if err != nil {
+			var he *HostNotAllowedError
+			if !errors.As(err, &he) {
+				t.Fatalf("%T %v", err, err)
+			}
+			return
+		}
+		if u.User != nil {
+			t.Fatalf("accepted userinfo: %q", raw)
+		}
+		switch {
+		case host == "127.0.0.1":
+			if u.Scheme != "http" && u.Scheme != "https" {
+				t.Fatalf("loopback with scheme %q", u.Scheme)
+			}
+		case u.Scheme != "https":
+			t.Fatalf("accepted scheme %q for %q", u.Scheme, raw)
+		case host == "api.eu.example.com",
+			strings.HasSuffix(host, ".paradime.io") && len(host) > len(".paradime.io"),
+			strings.HasSuffix(host, ".corp.example.net") && len(host) > len(".corp.example.net"):
+		default:
+			t.Fatalf("accepted host %q from %q", host, raw)
+		}
+		if n, err := normaliseHost(u.Hostname()); err != nil || n != host {
+			t.Fatalf("host %q re-normalises to %q (%v)", host, n, err)
+		}
+	})
+}
