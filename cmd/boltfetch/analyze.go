@@ -1,18 +1,82 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 
+	"github.com/boltfetch/boltfetch/artifacts"
 	"github.com/spf13/cobra"
 )
 
-// TODO(skeleton): replaced by the issue that builds this command.
+// analyzeOptions are the flags of `boltfetch analyze`.
+type analyzeOptions struct {
+	Manifest, RunResults string
+	Format               string
+	Limits               artifacts.Options
+	MaxManifestMB        int64
+	MaxRunResultsMB      int64
+}
+
 func newAnalyzeCmd(io *iostreams, runF func() error) *cobra.Command {
-	return &cobra.Command{
-		Use:   "analyze",
-		Short: "not built yet",
+	opts := &analyzeOptions{}
+	cmd := &cobra.Command{
+		Use:   "analyze --manifest M --run-results R [--format text|json|markdown]",
+		Short: "Say which dbt nodes failed, warned or were skipped, and why",
+		Long: `Analyze reads a dbt manifest.json and run_results.json (any dbt version from
+0.x to Fusion) and reports the failed, warned and skipped nodes, each skipped
+node with the failures upstream that caused it.
+
+Exit status: 0 when the artifacts were analysed, whatever dbt's outcome;
+2 when a file is missing, unreadable, truncated or not the expected artifact.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withCode(exitBadInput, errors.New("analyze is not built yet"))
+			if opts.Manifest == "" || opts.RunResults == "" {
+				return withCode(exitBadInput, errors.New("both --manifest and --run-results are required"))
+			}
+			switch opts.Format {
+			case "text", "json", "markdown":
+			default:
+				return withCode(exitBadInput, fmt.Errorf("--format %q: want text, json or markdown", opts.Format))
+			}
+			if opts.MaxManifestMB < 0 || opts.MaxRunResultsMB < 0 {
+				return withCode(exitBadInput, errors.New("size limits must be positive"))
+			}
+			opts.Limits.MaxManifestBytes = opts.MaxManifestMB << 20
+			opts.Limits.MaxRunResultsBytes = opts.MaxRunResultsMB << 20
+			if runF != nil {
+				return runF()
+			}
+			return runAnalyze(cmd, io, opts)
 		},
 	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Manifest, "manifest", "", "path of manifest.json")
+	f.StringVar(&opts.RunResults, "run-results", "", "path of run_results.json")
+	f.StringVar(&opts.Format, "format", "text", "output format: text, json or markdown")
+	f.Int64Var(&opts.MaxManifestMB, "max-manifest-mb", artifacts.DefaultMaxManifestBytes>>20, "refuse a manifest larger than this many MiB")
+	f.Int64Var(&opts.MaxRunResultsMB, "max-run-results-mb", artifacts.DefaultMaxRunResultsBytes>>20, "refuse a run_results larger than this many MiB")
+	f.BoolVar(&opts.Limits.Validate, "validate", false, "check that every manifest node is valid JSON (slower)")
+	return cmd
+}
+
+func runAnalyze(cmd *cobra.Command, io *iostreams, opts *analyzeOptions) error {
+	a, err := artifacts.AnalyzeFiles(cmd.Context(), opts.Manifest, opts.RunResults, opts.Limits)
+	if err != nil {
+		return withCode(exitBadInput, err)
+	}
+	switch opts.Format {
+	case "json":
+		enc := json.NewEncoder(io.Out)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(a)
+	case "markdown":
+		err = a.WriteMarkdown(io.Out)
+	default:
+		err = a.WriteText(io.Out)
+	}
+	if err != nil {
+		return fmt.Errorf("write the analysis: %w", err)
+	}
+	return nil
 }

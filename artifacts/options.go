@@ -1,0 +1,49 @@
+package artifacts
+
+// Default limits used when an Options field is zero.
+const (
+	DefaultMaxManifestBytes   int64 = 4 << 30  // 4 GiB
+	DefaultMaxRunResultsBytes int64 = 1 << 30  // 1 GiB
+	DefaultMaxPendingBytes    int64 = 32 << 20 // 32 MiB
+)
+
+// Options holds explicit, configurable limits. Zero values mean the
+// documented defaults.
+type Options struct {
+	// MaxManifestBytes caps the size of manifest.json. Default 4 GiB.
+	MaxManifestBytes int64
+	// MaxRunResultsBytes caps the size of run_results.json. Default 1 GiB.
+	MaxRunResultsBytes int64
+	// MaxPendingBytes caps the raw manifest bytes kept while run_results is
+	// still being read (see the package doc). A negative value keeps none:
+	// the manifest pass then waits for run_results before its first node.
+	// Default 32 MiB.
+	MaxPendingBytes int64
+	// Validate checks that every manifest node is valid JSON. By default
+	// only the structure of the manifest and the nodes decoded for the report
+	// are checked, which is what makes skipping the rest cheap; validating
+	// costs about as much again as the whole analysis.
+	Validate bool
+	// ManifestName and RunResultsName name the files in errors. Defaults
+	// "manifest" and "run_results"; AnalyzeFiles uses the paths.
+	ManifestName, RunResultsName string
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxManifestBytes <= 0 {
+		o.MaxManifestBytes = DefaultMaxManifestBytes
+	}
+	if o.MaxRunResultsBytes <= 0 {
+		o.MaxRunResultsBytes = DefaultMaxRunResultsBytes
+	}
+	if o.MaxPendingBytes == 0 {
+		o.MaxPendingBytes = DefaultMaxPendingBytes
+	}
+	if o.ManifestName == "" {
+		o.ManifestName = "manifest"
+	}
+	if o.RunResultsName == "" {
+		o.RunResultsName = "run_results"
+	}
+	return o
+}

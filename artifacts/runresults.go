@@ -1,0 +1,336 @@
+package artifacts
+
+import (
+	"context"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+// Status classes of the analysis.
+const (
+	classNone = iota
+	classFailed
+	classWarned
+	classSkipped
+)
+
+// classOf places a status in failed, warned or skipped. Unknown statuses are
+// kept verbatim and fall in none of them.
+func classOf(status string) int {
+	switch strings.ToLower(status) {
+	case "error", "fail", "runtime error", "partial success":
+		return classFailed
+	case "warn":
+		return classWarned
+	case "skipped":
+		return classSkipped
+	}
+	return classNone
+}
+
+// result is what run_results says of one reported node.
+type result struct {
+	UniqueID      string
+	Status        string
+	RawStatus     string // pre-0.19 status text when it differs from Status
+	Message       string
+	Failures      *int64
+	FailuresText  string
+	ExecutionTime float64
+	CompiledCode  string
+	RelationName  string
+	Embedded      *detail // pre-0.19 results embed their node
+}
+
+// runResults is what the analysis keeps of run_results.json: the header,
+// counts of every status, and the reported results in file order.
+type runResults struct {
+	meta     metadata
+	shape    string
+	elapsed  float64
+	total    int
+	counts   map[string]int
+	reported []result
+}
+
+// reportedSet is the set of reported ids that the run_results pass fills and
+// the manifest pass reads while both run. done is closed when it is complete
+// (or when run_results failed: the manifest pass then stops waiting).
+type reportedSet struct {
+	mu   sync.RWMutex
+	ids  map[string]struct{}
+	done chan struct{}
+}
+
+func newReportedSet() *reportedSet {
+	return &reportedSet{ids: map[string]struct{}{}, done: make(chan struct{})}
+}
+
+func (s *reportedSet) add(id string) {
+	s.mu.Lock()
+	s.ids[id] = struct{}{}
+	s.mu.Unlock()
+}
+
+func (s *reportedSet) has(id string) bool {
+	s.mu.RLock()
+	_, ok := s.ids[id]
+	s.mu.RUnlock()
+	return ok
+}
+
+func (s *reportedSet) complete() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// readRunResults streams run_results.json. Each reported id is published to
+// set as soon as its result has been read.
+func readRunResults(ctx context.Context, r io.Reader, file string, limit int64, set *reportedSet) (*runResults, error) {
+	dec := jsontext.NewDecoder(&limitReader{r: r, n: limit}, decoderOptions...)
+	rr, err := decodeRunResults(ctx, dec, set)
+	if err != nil {
+		return nil, classify(file, dec.InputOffset(), err)
+	}
+	return rr, nil
+}
+
+func decodeRunResults(ctx context.Context, dec *jsontext.Decoder, set *reportedSet) (*runResults, error) {
+	rr := &runResults{counts: map[string]int{}, shape: "flat"}
+	tok, err := dec.ReadToken()
+	if err == io.EOF {
+		return nil, ErrEmpty
+	}
+	if err != nil {
+		return nil, err
+	}
+	if tok.Kind() != '{' {
+		return nil, wrongArtifact("run_results must be a JSON object, this file holds a JSON %s", kindName(tok.Kind()))
+	}
+	sawResults := false
+	var scratch []byte
+	for dec.PeekKind() != '}' {
+		name, err := readName(dec, scratch)
+		if err != nil {
+			return nil, err
+		}
+		switch string(name) {
+		case "metadata":
+			if rr.meta, err = readMetadata(dec); err != nil {
+				return nil, err
+			}
+		case "results":
+			sawResults = true
+			if err := readResults(ctx, dec, rr, set); err != nil {
+				return nil, err
+			}
+		case "elapsed_time":
+			if rr.elapsed, err = looseFloat(dec); err != nil {
+				return nil, err
+			}
+		case "generated_at":
+			// Pre-0.19 files put it at the top level.
+			if rr.meta.GeneratedAt, err = looseString(dec); err != nil {
+				return nil, err
+			}
+		case "nodes", "parent_map", "child_map", "macros", "sources":
+			return nil, wrongArtifact("this is a manifest (it has %q), not a run_results; swap the two files?", string(name))
+		default:
+			if err := dec.SkipValue(); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := endObject(dec); err != nil {
+		return nil, err
+	}
+	if _, err := dec.ReadToken(); err != io.EOF {
+		if err == nil {
+			err = wrongArtifact("more than one JSON value in the file")
+		}
+		return nil, err
+	}
+	if !sawResults {
+		return nil, wrongArtifact("no \"results\" array: this JSON is not a dbt run_results")
+	}
+	return rr, nil
+}
+
+func readResults(ctx context.Context, dec *jsontext.Decoder, rr *runResults, set *reportedSet) error {
+	if dec.PeekKind() != '[' {
+		return wrongArtifact("\"results\" is a %s, not an array: this JSON is not a dbt run_results", kindName(dec.PeekKind()))
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return err
+	}
+	for i := 0; dec.PeekKind() != ']'; i++ {
+		if i%4096 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		res, err := readResult(dec)
+		if err != nil {
+			return err
+		}
+		if res == nil {
+			continue
+		}
+		if res.Embedded != nil {
+			rr.shape = "embedded-node"
+		}
+		rr.total++
+		rr.counts[res.Status]++
+		if classOf(res.Status) != classNone {
+			set.add(res.UniqueID)
+			rr.reported = append(rr.reported, *res)
+		}
+	}
+	_, err := dec.ReadToken()
+	return err
+}
+
+// readResult reads one result object. It returns nil for a non-object item,
+// which is skipped.
+func readResult(dec *jsontext.Decoder) (*result, error) {
+	ok, err := expectObject(dec)
+	if !ok || err != nil {
+		return nil, err
+	}
+	var (
+		res                    result
+		statusSeen, flatStatus bool
+		errText                string
+		skip, fail, warn       bool
+		scratch                []byte
+	)
+	for dec.PeekKind() != '}' {
+		name, err := readName(dec, scratch)
+		if err != nil {
+			return nil, err
+		}
+		switch string(name) {
+		case "unique_id":
+			res.UniqueID, err = looseString(dec)
+		case "status":
+			statusSeen = true
+			k := dec.PeekKind()
+			res.Status, err = looseString(dec)
+			flatStatus = k == '"'
+			if k == '0' && res.Failures == nil {
+				// dbt ≤0.18 tests: status is the number of failing rows.
+				if n, perr := strconv.ParseInt(res.Status, 10, 64); perr == nil {
+					res.Failures = &n
+				}
+			}
+		case "message":
+			res.Message, err = looseString(dec)
+		case "failures":
+			res.Failures, res.FailuresText, err = looseFailures(dec)
+		case "execution_time":
+			res.ExecutionTime, err = looseFloat(dec)
+		case "compiled_code", "compiled_sql":
+			if statusSeen && flatStatus && classOf(res.Status) == classNone {
+				err = dec.SkipValue()
+			} else {
+				res.CompiledCode, err = looseString(dec)
+			}
+		case "relation_name":
+			res.RelationName, err = looseString(dec)
+		case "node":
+			var v jsontext.Value
+			if v, err = dec.ReadValue(); err == nil && v.Kind() == '{' {
+				res.Embedded = parseDetail(v)
+			}
+		case "error":
+			errText, err = looseString(dec)
+		case "skip":
+			skip, err = looseBool(dec)
+		case "fail":
+			fail, err = looseBool(dec)
+		case "warn":
+			warn, err = looseBool(dec)
+		default:
+			err = dec.SkipValue()
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := endObject(dec); err != nil {
+		return nil, err
+	}
+	if res.Embedded != nil && res.UniqueID == "" {
+		// Pre-0.19 shape (also dbt 0.19.0a1, whose header says v1): the
+		// status field is SQL status text or null; the outcome is in
+		// error/skip/fail/warn.
+		res.UniqueID = res.Embedded.UniqueID
+		raw := res.Status
+		switch {
+		case errText != "":
+			res.Status = "error"
+		case skip:
+			res.Status = "skipped"
+		case fail:
+			res.Status = "fail"
+		case warn:
+			res.Status = "warn"
+		case res.Embedded.ResourceType == "test" || strings.HasPrefix(res.UniqueID, "test."):
+			res.Status = "pass"
+		default:
+			res.Status = "success"
+		}
+		if raw != res.Status {
+			res.RawStatus = raw
+		}
+		if res.Message == "" {
+			res.Message = errText
+		}
+		if res.CompiledCode == "" {
+			res.CompiledCode = res.Embedded.CompiledCode
+		}
+	} else if res.Message == "" && errText != "" {
+		res.Message = errText
+	}
+	if !statusSeen && res.Embedded == nil {
+		res.Status = ""
+	}
+	return &res, nil
+}
+
+// looseBool reads true, a non-zero number or a non-empty string as true.
+func looseBool(dec *jsontext.Decoder) (bool, error) {
+	s, err := looseString(dec)
+	if err != nil {
+		return false, err
+	}
+	switch s {
+	case "", "false", "0", "null":
+		return false, nil
+	}
+	return true, nil
+}
+
+func kindName(k jsontext.Kind) string {
+	switch k {
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case '"':
+		return "string"
+	case '0':
+		return "number"
+	case 't', 'f':
+		return "boolean"
+	case 'n':
+		return "null"
+	}
+	return "value"
+}

@@ -1,0 +1,345 @@
+package artifacts
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+)
+
+// skimmer is a streaming JSON scanner for the manifest's hot path. It finds
+// where values begin and end, with string and bracket matching, but does not
+// validate what it skips: that is what makes skipping a 200 MB manifest
+// cheap. Values the analysis decodes (metadata and the nodes it reports) go
+// through jsontext, which validates them; Options.Validate checks every node.
+//
+// It keeps in memory only the value being read plus one read chunk.
+type skimmer struct {
+	r    io.Reader
+	buf  []byte
+	pos  int    // next unread byte
+	mark int64  // file offset of the start of a value being kept, or -1
+	base int64  // file offset of buf[0]
+	name []byte // the last member name read
+	eof  bool
+	rerr error
+}
+
+const skimChunk = 256 << 10
+
+func newSkimmer(r io.Reader) *skimmer {
+	return &skimmer{r: r, buf: make([]byte, 0, skimChunk), mark: -1}
+}
+
+// offset is the file offset of the next unread byte.
+func (s *skimmer) offset() int64 { return s.base + int64(s.pos) }
+
+// more reads another chunk, dropping consumed bytes first. It reports false
+// at the end of input (s.rerr holds a read error, if any).
+func (s *skimmer) more() bool {
+	for !s.eof {
+		keep := s.pos
+		if s.mark >= 0 && int(s.mark-s.base) < keep {
+			keep = int(s.mark - s.base)
+		}
+		if keep > 0 {
+			n := copy(s.buf, s.buf[keep:])
+			s.buf = s.buf[:n]
+			s.base += int64(keep)
+			s.pos -= keep
+		}
+		if cap(s.buf)-len(s.buf) < skimChunk/2 {
+			nb := make([]byte, len(s.buf), 2*cap(s.buf)+skimChunk)
+			copy(nb, s.buf)
+			s.buf = nb
+		}
+		n, err := s.r.Read(s.buf[len(s.buf):cap(s.buf)])
+		s.buf = s.buf[:len(s.buf)+n]
+		if err != nil {
+			s.eof = true
+			if err != io.EOF {
+				s.rerr = err
+			}
+		}
+		if n > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// errAt returns the error for the current offset. At the end of input it is
+// the read error, or ErrTruncated.
+func (s *skimmer) errAt(expected string) error {
+	if s.pos >= len(s.buf) {
+		if s.rerr != nil {
+			return &ParseError{Offset: s.offset(), Err: fmt.Errorf("read: %w", s.rerr)}
+		}
+		return &ParseError{Offset: s.offset(), Err: ErrTruncated}
+	}
+	return &ParseError{Offset: s.offset(), Err: fmt.Errorf("%w: unexpected %q, expected %s", ErrNotJSON, s.buf[s.pos], expected)}
+}
+
+// peek skips whitespace and returns the next byte without consuming it, or
+// io.EOF at the end of input.
+func (s *skimmer) peek() (byte, error) {
+	for {
+		for s.pos < len(s.buf) {
+			switch c := s.buf[s.pos]; c {
+			case ' ', '\t', '\n', '\r':
+				s.pos++
+			default:
+				return c, nil
+			}
+		}
+		if !s.more() {
+			if s.rerr != nil {
+				return 0, s.errAt("")
+			}
+			return 0, io.EOF
+		}
+	}
+}
+
+// want consumes byte c after whitespace.
+func (s *skimmer) want(c byte) error {
+	b, err := s.peek()
+	if err == io.EOF {
+		return s.errAt(fmt.Sprintf("%q", c))
+	}
+	if err != nil {
+		return err
+	}
+	if b != c {
+		return s.errAt(fmt.Sprintf("%q", c))
+	}
+	s.pos++
+	return nil
+}
+
+// next consumes the separator after a member or item: it reports true when
+// another member follows (a comma) and false at the closing byte.
+func (s *skimmer) next(closing byte) (bool, error) {
+	b, err := s.peek()
+	if err == io.EOF {
+		return false, s.errAt(fmt.Sprintf("',' or %q", closing))
+	}
+	if err != nil {
+		return false, err
+	}
+	switch b {
+	case ',':
+		s.pos++
+		return true, nil
+	case closing:
+		s.pos++
+		return false, nil
+	}
+	return false, s.errAt(fmt.Sprintf("',' or %q", closing))
+}
+
+// stringEnd returns the index just past the string that starts at s.pos,
+// reading more input as needed. The string stays in the window.
+func (s *skimmer) stringEnd() (int, error) {
+	rel := 1 // offset from s.pos where the search resumes
+	for {
+		i := s.pos + rel
+		if i <= len(s.buf) {
+			if k := bytes.IndexByte(s.buf[i:], '"'); k >= 0 {
+				j := i + k
+				n := 0
+				for b := j - 1; b > s.pos && s.buf[b] == '\\'; b-- {
+					n++
+				}
+				if n%2 == 0 {
+					return j + 1, nil
+				}
+				rel = j + 1 - s.pos
+				continue
+			}
+			rel = len(s.buf) - s.pos
+		}
+		if !s.more() {
+			s.pos = len(s.buf)
+			return 0, s.errAt("")
+		}
+	}
+}
+
+// key reads an object member name and its colon. The name (escapes kept)
+// is valid until the next key.
+func (s *skimmer) key() ([]byte, error) {
+	if b, err := s.peek(); err != nil || b != '"' {
+		if err == nil || err == io.EOF {
+			return nil, s.errAt("a member name")
+		}
+		return nil, err
+	}
+	end, err := s.stringEnd()
+	if err != nil {
+		return nil, err
+	}
+	// Copy the name: reading the colon may move the window.
+	s.name = append(s.name[:0], s.buf[s.pos+1:end-1]...)
+	s.pos = end
+	if err := s.want(':'); err != nil {
+		return nil, err
+	}
+	return s.name, nil
+}
+
+// hold keeps the bytes from the current offset in the window until the
+// returned function is called.
+func (s *skimmer) hold() func() {
+	old := s.mark
+	if old < 0 {
+		s.mark = s.offset()
+	}
+	return func() { s.mark = old }
+}
+
+// node reads an object like value(true) does and, in the same pass, finds
+// the members want picks: spans[k] is set to the [start, end) offsets,
+// relative to the returned bytes, of the value of the member for which want
+// returned k (k < len(spans)), or {-1, -1}. A value that is not an object is
+// returned as value(true) would.
+func (s *skimmer) node(want func(name []byte) int, spans [][2]int) ([]byte, error) {
+	for i := range spans {
+		spans[i] = [2]int{-1, -1}
+	}
+	c, err := s.peek()
+	if err == io.EOF {
+		return nil, s.errAt("a value")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if c != '{' {
+		return s.value(true)
+	}
+	start := s.offset()
+	defer s.hold()()
+	s.pos++
+	if c, err := s.peek(); err != nil || c != '}' {
+		for {
+			name, err := s.key()
+			if err != nil {
+				return nil, err
+			}
+			k := want(name)
+			if _, err := s.peek(); err != nil {
+				return nil, s.errAt("a value")
+			}
+			vs := s.offset()
+			if _, err := s.value(false); err != nil {
+				return nil, err
+			}
+			if k >= 0 && k < len(spans) {
+				spans[k] = [2]int{int(vs - start), int(s.offset() - start)}
+			}
+			more, err := s.next('}')
+			if err != nil {
+				return nil, err
+			}
+			if !more {
+				break
+			}
+		}
+	} else {
+		s.pos++
+	}
+	return s.buf[int(start-s.base):s.pos], nil
+}
+
+// structural marks the bytes the container scan stops at.
+var structural = [256]bool{'"': true, '{': true, '}': true, '[': true, ']': true}
+
+// value scans the next value. With keep, it returns the value's bytes,
+// valid until the next read; without, the bytes are dropped as they are
+// passed and nil is returned.
+func (s *skimmer) value(keep bool) ([]byte, error) {
+	c, err := s.peek()
+	if err == io.EOF {
+		return nil, s.errAt("a value")
+	}
+	if err != nil {
+		return nil, err
+	}
+	start := s.offset()
+	if keep {
+		defer s.hold()()
+	}
+	switch {
+	case c == '"':
+		end, err := s.stringEnd()
+		if err != nil {
+			return nil, err
+		}
+		s.pos = end
+	case c == '{' || c == '[':
+		depth := 0
+		for {
+			for s.pos < len(s.buf) && !structural[s.buf[s.pos]] {
+				s.pos++
+			}
+			if s.pos >= len(s.buf) {
+				if !s.more() {
+					return nil, s.errAt("")
+				}
+				continue
+			}
+			switch s.buf[s.pos] {
+			case '"':
+				end, err := s.stringEnd()
+				if err != nil {
+					return nil, err
+				}
+				s.pos = end
+				continue
+			case '{', '[':
+				depth++
+			default:
+				depth--
+			}
+			s.pos++
+			if depth == 0 {
+				break
+			}
+		}
+	case c == '-' || c == 't' || c == 'f' || c == 'n' || (c >= '0' && c <= '9'):
+		s.literalEnd()
+	default:
+		return nil, s.errAt("a value")
+	}
+	if !keep {
+		return nil, nil
+	}
+	return s.buf[int(start-s.base):s.pos], nil
+}
+
+// literalEnd advances past a number, true, false or null.
+func (s *skimmer) literalEnd() {
+	for {
+		for s.pos < len(s.buf) {
+			switch s.buf[s.pos] {
+			case ',', '}', ']', ' ', '\t', '\n', '\r':
+				return
+			}
+			s.pos++
+		}
+		if !s.more() {
+			return
+		}
+	}
+}
+
+// end checks that nothing but whitespace follows the top-level value.
+func (s *skimmer) end() error {
+	_, err := s.peek()
+	switch {
+	case err == io.EOF:
+		return nil
+	case err != nil:
+		return err
+	}
+	return &ParseError{Offset: s.offset(), Err: wrongArtifact("more than one JSON value in the file")}
+}
