@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"path"
 	"strings"
 )
 
@@ -32,17 +33,20 @@ func (rep *Report) WriteText(w io.Writer) error {
 	ew.printf("Archive: %s/%s\n", rep.Archive.Location, rep.Archive.Folder)
 	for _, c := range rep.Commands {
 		ew.printf("\n== %s  %s  [%s%s]\n", orDash(c.ID), c.Command, orDash(c.Status), rcText(c.ReturnCode))
-		if c.Logs != nil && c.Logs.Stdout != nil {
-			ew.printf("   logs: %s (%s), %s (%s)\n", c.Logs.Stdout.Path, humanBytes(c.Logs.Stdout.Bytes), c.Logs.Stderr.Path, humanBytes(c.Logs.Stderr.Bytes))
+		if dir := c.folder(); dir != "" {
+			ew.printf("   in %s/\n", dir)
+		}
+		if c.Logs != nil && c.Logs.Stdout != nil && c.Logs.Stderr != nil {
+			ew.printf("   stdout.log %s, stderr.log %s\n", humanBytes(c.Logs.Stdout.Bytes), humanBytes(c.Logs.Stderr.Bytes))
 		}
 		for _, a := range c.Artifacts {
 			switch {
 			case a.Error != nil:
-				ew.printf("   %s: FAILED: %s\n", a.Path, *a.Error)
+				ew.printf("   %s FAILED: %s\n", a.Path, *a.Error)
 			case a.Reused:
-				ew.printf("   %s: %s, already archived (%s)\n", a.Path, humanBytes(a.Bytes), shortSum(a.SHA256))
+				ew.printf("   %s %s, already archived (%s)\n", a.Path, humanBytes(a.Bytes), shortSum(a.SHA256))
 			default:
-				ew.printf("   %s: %s (%s)\n", a.Path, humanBytes(a.Bytes), shortSum(a.SHA256))
+				ew.printf("   %s %s (%s)\n", a.Path, humanBytes(a.Bytes), shortSum(a.SHA256))
 			}
 		}
 		if c.Analysis != nil {
@@ -122,6 +126,19 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 	s := rep.Summary
 	ew.printf("\n_%d commands, %d artifacts archived (%d already), %d errors, %.1fs._\n", s.Commands, s.ArtifactsArchived, s.ArtifactsReused, len(rep.Errors), float64(s.DurationMS)/1000)
 	return ew.err
+}
+
+// folder is the command's archive folder, relative to the archive root.
+func (c CommandReport) folder() string {
+	if c.Logs != nil && c.Logs.Stdout != nil {
+		return path.Dir(c.Logs.Stdout.Path)
+	}
+	for _, a := range c.Artifacts {
+		if a.Location != "" {
+			return strings.TrimSuffix(a.Location, "/"+a.Path)
+		}
+	}
+	return ""
 }
 
 func (e ItemError) text() string {
@@ -230,7 +247,7 @@ func (in *indent) Write(p []byte) (int, error) {
 		if line == "" {
 			continue
 		}
-		if !in.mid {
+		if !in.mid && line != "\n" {
 			b.WriteString(in.prefix)
 		}
 		b.WriteString(line)
