@@ -16,6 +16,11 @@ const (
 	maxDocumentBytes = 64 << 10
 	maxDocumentToken = 5000
 	maxSelectionDeep = 32
+	// maxExpanded bounds the selections visited with fragments expanded: a
+	// fragment that spreads another twice, chained, doubles the work at each
+	// link, so a 1 KB document could otherwise cost seconds here (and at
+	// Paradime's server).
+	maxExpanded = 2000
 )
 
 // Root fields a payload's document may select.
@@ -130,12 +135,25 @@ type walker struct {
 	fragments map[string]*ast.FragmentDefinition
 	used      map[string]bool
 	roots     []rootField
+	visited   int // selections visited, fragments expanded
+}
+
+// visit counts one selection and refuses documents that expand too far.
+func (w *walker) visit() error {
+	w.visited++
+	if w.visited > maxExpanded {
+		return refusef("the document expands to more than %d selections (fragments spread repeatedly)", maxExpanded)
+	}
+	return nil
 }
 
 // root checks a selection set at the Query root. path holds the fragments
 // being expanded, to refuse cycles.
 func (w *walker) root(set ast.SelectionSet, path map[string]bool) error {
 	for _, sel := range set {
+		if err := w.visit(); err != nil {
+			return err
+		}
 		switch s := sel.(type) {
 		case *ast.Field:
 			if err := checkDirectives(s.Directives); err != nil {
@@ -193,6 +211,9 @@ func (w *walker) nested(set ast.SelectionSet, path map[string]bool, depth int) e
 		return refusef("selections nest deeper than %d levels", maxSelectionDeep)
 	}
 	for _, sel := range set {
+		if err := w.visit(); err != nil {
+			return err
+		}
 		switch s := sel.(type) {
 		case *ast.Field:
 			if err := checkDirectives(s.Directives); err != nil {

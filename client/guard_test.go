@@ -3,6 +3,7 @@ package client
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -123,6 +124,7 @@ func TestCheckQuery(t *testing.T) {
 		{"too large", "query Q { boltCommand(commandId: 1) { stdout } }" + strings.Repeat(" ", maxDocumentBytes), "bytes"},
 		{"too deep", "query Q { boltCommand(commandId: 1) { " + strings.Repeat("a { ", 40) + "b" + strings.Repeat(" }", 40) + " } }", "deeper"},
 		{"schema definition", "type Query { x: Int }", "parse error"},
+		{"fragment fan-out bomb", fragmentBomb(24), "expands to more than"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -245,4 +247,16 @@ func BenchmarkCheckQuery(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// fragmentBomb builds a small document whose fragments each spread the next
+// one twice: n links expand to 2^n selections.
+func fragmentBomb(n int) string {
+	var b strings.Builder
+	b.WriteString("query Q { boltCommand(commandId: 1) { ...F0 } }\n")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "fragment F%d on BoltCommand { ...F%d ...F%d }\n", i, i+1, i+1)
+	}
+	fmt.Fprintf(&b, "fragment F%d on BoltCommand { stdout }\n", n)
+	return b.String()
 }
