@@ -7,9 +7,16 @@ import (
 	"github.com/boltfetch/boltfetch/artifacts"
 )
 
+// analysisPendingBytes caps the manifest bytes an analysis holds while its
+// run_results is still arriving. It matters only for analyses that read a
+// download as it streams (archived files are re-read at an offset instead):
+// past it the analysis waits, its stream is abandoned, and the archived file
+// is analysed once complete. It keeps memory flat as artifacts grow.
+const analysisPendingBytes = 8 << 20
+
 // defaultAnalyzer is the artifacts package's streaming analysis.
 func defaultAnalyzer(ctx context.Context, manifest, runResults io.Reader) (Analysis, error) {
-	a, err := artifacts.Analyze(ctx, manifest, runResults, artifacts.Options{})
+	a, err := artifacts.Analyze(ctx, manifest, runResults, artifacts.Options{MaxPendingBytes: analysisPendingBytes})
 	if err != nil {
 		return nil, err
 	}

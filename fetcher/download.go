@@ -133,7 +133,10 @@ type downloader struct {
 // fetch downloads rawURL into key with up to d.attempts attempts. Each
 // attempt writes a fresh temp file that is committed only when complete, so a
 // failure or a cancel leaves nothing under key.
-func (d *downloader) fetch(ctx context.Context, store archive.Store, key, rawURL string, onBytes func(int64), onTotal func(int64)) (archive.Digest, error) {
+//
+// tee, when not nil, receives the bytes of each attempt as they arrive; it is
+// told when an attempt fails.
+func (d *downloader) fetch(ctx context.Context, store archive.Store, key, rawURL string, tee *streamTee, onBytes func(int64), onTotal func(int64)) (archive.Digest, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return archive.Digest{}, &DownloadError{Kind: KindURL, URL: "(unparsable URL)", Err: errors.New("the API returned an unparsable URL")}
@@ -152,9 +155,12 @@ func (d *downloader) fetch(ctx context.Context, store archive.Store, key, rawURL
 				return archive.Digest{}, &DownloadError{Kind: KindCanceled, URL: redactURL(rawURL), Attempts: attempt - 1, Err: err}
 			}
 		}
-		dg, err := d.once(ctx, store, key, rawURL, onBytes, onTotal)
+		dg, err := d.once(ctx, store, key, rawURL, tee, onBytes, onTotal)
 		if err == nil {
 			return dg, nil
+		}
+		if tee != nil {
+			tee.attemptFailed()
 		}
 		var de *DownloadError
 		if !errors.As(err, &de) {
@@ -174,7 +180,7 @@ func (d *downloader) fetch(ctx context.Context, store archive.Store, key, rawURL
 }
 
 // once is one download attempt.
-func (d *downloader) once(ctx context.Context, store archive.Store, key, rawURL string, onBytes func(int64), onTotal func(int64)) (archive.Digest, error) {
+func (d *downloader) once(ctx context.Context, store archive.Store, key, rawURL string, tee *streamTee, onBytes func(int64), onTotal func(int64)) (archive.Digest, error) {
 	safe := redactURL(rawURL)
 	fail := func(kind string, status int, err error) (archive.Digest, error) {
 		return archive.Digest{}, &DownloadError{Kind: kind, URL: safe, StatusCode: status, Err: err}
@@ -232,6 +238,9 @@ func (d *downloader) once(ctx context.Context, store archive.Store, key, rawURL 
 
 	h := sha256.New()
 	dst := io.MultiWriter(w, h)
+	if tee != nil {
+		dst = io.MultiWriter(w, h, tee)
+	}
 	buf := make([]byte, 256<<10)
 	var n int64
 	for {

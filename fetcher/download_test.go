@@ -39,7 +39,7 @@ func TestDownloadRetriesTruncation(t *testing.T) {
 	}))
 	defer srv.Close()
 	st, dir := newStore(t)
-	d, err := testDownloader(1<<20).fetch(context.Background(), st, "a/x.json", srv.URL+"/x.json?X-Amz-Signature=secret", nil, nil)
+	d, err := testDownloader(1<<20).fetch(context.Background(), st, "a/x.json", srv.URL+"/x.json?X-Amz-Signature=secret", nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestDownloadFailures(t *testing.T) {
 			srv := httptest.NewServer(tt.handler)
 			defer srv.Close()
 			st, dir := newStore(t)
-			_, err := testDownloader(tt.max).fetch(context.Background(), st, "x.json", srv.URL+"/x.json?sig=topsecret", nil, nil)
+			_, err := testDownloader(tt.max).fetch(context.Background(), st, "x.json", srv.URL+"/x.json?sig=topsecret", nil, nil, nil)
 			var de *DownloadError
 			if !errors.As(err, &de) || de.Kind != tt.kind || de.Attempts != tt.attempts {
 				t.Fatalf("err = %#v, want kind %s after %d attempts", err, tt.kind, tt.attempts)
@@ -119,7 +119,7 @@ func TestDownloadNoCredentials(t *testing.T) {
 	}))
 	defer redirect.Close()
 	st, _ := newStore(t)
-	if _, err := testDownloader(100).fetch(context.Background(), st, "x", redirect.URL+"/x", nil, nil); err != nil {
+	if _, err := testDownloader(100).fetch(context.Background(), st, "x", redirect.URL+"/x", nil, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if len(seen) != 2 {
@@ -133,7 +133,7 @@ func TestDownloadNoCredentials(t *testing.T) {
 		}
 	}
 	for _, u := range []string{"http://example.com/x", "ftp://127.0.0.1/x", "file:///etc/passwd"} {
-		_, err := testDownloader(100).fetch(context.Background(), st, "x", u, nil, nil)
+		_, err := testDownloader(100).fetch(context.Background(), st, "x", u, nil, nil, nil)
 		var de *DownloadError
 		if !errors.As(err, &de) || de.Kind != KindURL {
 			t.Errorf("fetch(%s) = %v, want a bad_url refusal", u, err)
@@ -157,7 +157,7 @@ func TestDownloadCancelLeavesNothing(t *testing.T) {
 	st, dir := newStore(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { <-started; cancel() }()
-	_, err := testDownloader(1<<20).fetch(ctx, st, "a/b.json", srv.URL+"/b.json", nil, nil)
+	_, err := testDownloader(1<<20).fetch(ctx, st, "a/b.json", srv.URL+"/b.json", nil, nil, nil)
 	var de *DownloadError
 	if !errors.As(err, &de) || de.Kind != KindCanceled {
 		t.Fatalf("err = %v, want canceled", err)
@@ -180,7 +180,7 @@ func TestDownloadIdleTimeout(t *testing.T) {
 	d := testDownloader(1 << 20)
 	d.idleTimeout = 50 * time.Millisecond
 	d.attempts = 2
-	_, err := d.fetch(context.Background(), st, "x", srv.URL+"/x", nil, nil)
+	_, err := d.fetch(context.Background(), st, "x", srv.URL+"/x", nil, nil, nil)
 	var de *DownloadError
 	if !errors.As(err, &de) || de.Kind != KindTransport || !strings.Contains(err.Error(), "no data for") || de.Attempts != 2 {
 		t.Fatalf("err = %v, want a stalled-body transport error after 2 attempts", err)

@@ -111,6 +111,7 @@ func FetchPayload(ctx context.Context, p *Payload, opts Options) (*Report, error
 	if _, err := archive.WriteFile(ctx, r.store, folder+"/payload.json", p.Raw); err != nil {
 		r.runErr(ItemError{Stage: "archive", Kind: KindArchive, Message: "payload.json: " + err.Error()})
 	}
+	r.teeBudget.Store(teeBudget)
 	r.plan(ctx, p.Commands)
 	r.log.Info("fetching", "api_host", rep.Run.APIHost, "commands", len(r.cmds), "tasks", r.tasks, "concurrency", opts.Concurrency)
 	r.execute(ctx)
@@ -129,6 +130,7 @@ func FetchPayload(ctx context.Context, p *Payload, opts Options) (*Report, error
 		rep.Errors = append(rep.Errors, c.Errors...)
 	}
 	rep.Summary = summarize(rep, r.downloaded.Load(), time.Since(began))
+	rep.Summary.AnalysesStreamed = int(r.streamed.Load())
 	r.writeReports(wctx, rep)
 	// Report-writing errors were added to rep.Errors by writeReports.
 	rep.Summary.Errors = len(rep.Errors)
@@ -148,6 +150,8 @@ type runner struct {
 	cmds       []*cmdState
 	tasks      int
 	downloaded atomic.Int64
+	streamed   atomic.Int64 // analyses done while downloading
+	teeBudget  atomic.Int64 // see streamTee
 
 	mu   sync.Mutex
 	errs []ItemError // run-level
@@ -166,6 +170,12 @@ type cmdState struct {
 	// Tasks whose end the analysis waits for, and which slots hold the pair.
 	analysisWait      atomic.Int32
 	manifest, results int // indexes in rep.Artifacts, -1 when absent
+
+	// A streamed analysis reads the pair while it downloads.
+	mTee, rTee *streamTee
+	streamDone chan struct{}
+	streamAn   Analysis
+	streamErr  error
 
 	fetchLogs    bool
 	resourceIdx  []int // payload resource index of each rep.Artifacts slot
@@ -274,6 +284,8 @@ func (r *runner) plan(ctx context.Context, cmds []Command) {
 		}
 		if cs.manifest >= 0 && cs.results >= 0 {
 			cs.analysisWait.Store(2)
+			cs.mTee, cs.rTee = newStreamTee(&r.teeBudget), newStreamTee(&r.teeBudget)
+			cs.streamDone = make(chan struct{})
 		}
 	}
 }
@@ -283,6 +295,17 @@ func (r *runner) plan(ctx context.Context, cmds []Command) {
 func (r *runner) execute(ctx context.Context) {
 	var g errgroup.Group
 	g.SetLimit(r.opts.Concurrency)
+	for _, cs := range r.cmds {
+		if cs.streamDone != nil {
+			// Not a task: it only reads what the downloads hand it, and
+			// ends when both streams end (every path of artifactTask ends
+			// its stream).
+			go func() {
+				defer close(cs.streamDone)
+				cs.streamAn, cs.streamErr = r.opts.Analyzer(ctx, cs.mTee, cs.rTee)
+			}()
+		}
+	}
 	for _, cs := range r.cmds {
 		if !cs.writeRecord {
 			continue
@@ -357,6 +380,15 @@ func (r *runner) artifactTask(ctx context.Context, cs *cmdState, slot int) {
 	res := cs.c.Resources[cs.resourceIdx[slot]]
 	a := cs.rep.Artifacts[slot] // this task owns the slot; copy back at the end
 	defer func() { cs.rep.Artifacts[slot] = a }()
+	var tee *streamTee
+	switch slot {
+	case cs.manifest:
+		tee = cs.mTee
+	case cs.results:
+		tee = cs.rTee
+	}
+	streamed := false // the archived file is exactly what tee received
+	defer func() { tee.finish(streamed) }()
 	key := cs.dir + "/" + a.Path
 	fail := func(stage string, err error) {
 		msg := err.Error()
@@ -384,7 +416,7 @@ func (r *runner) artifactTask(ctx context.Context, cs *cmdState, slot int) {
 			fail("resource_query", err)
 			return
 		}
-		d, err := r.dl.fetch(ctx, r.store, key, u, task.Add, task.SetTotal)
+		d, err := r.dl.fetch(ctx, r.store, key, u, tee, task.Add, task.SetTotal)
 		var de *DownloadError
 		if errors.As(err, &de) {
 			a.Attempts += de.Attempts
@@ -392,6 +424,7 @@ func (r *runner) artifactTask(ctx context.Context, cs *cmdState, slot int) {
 			a.Attempts++
 		}
 		if err == nil {
+			streamed = true
 			a.Location, a.Bytes, a.SHA256 = key, d.Bytes, d.SHA256
 			r.downloaded.Add(d.Bytes)
 			task.Done(nil)
@@ -411,11 +444,26 @@ func (r *runner) artifactTask(ctx context.Context, cs *cmdState, slot int) {
 // both archived.
 func (r *runner) analyze(ctx context.Context, cs *cmdState) {
 	m, rr := cs.rep.Artifacts[cs.manifest], cs.rep.Artifacts[cs.results]
+	fail := func(err error) {
+		cs.addErr(r.log, ItemError{Stage: "analysis", Kind: "analysis", Message: err.Error()})
+	}
+	<-cs.streamDone
 	if m.Location == "" || rr.Location == "" {
 		return // their errors are already reported
 	}
-	fail := func(err error) {
-		cs.addErr(r.log, ItemError{Stage: "analysis", Kind: "analysis", Message: err.Error()})
+	if cs.mTee.complete() && cs.rTee.complete() {
+		// The streamed analysis saw exactly the archived bytes.
+		r.streamed.Add(1)
+		if cs.streamErr != nil {
+			fail(fmt.Errorf("analyse %s with %s: %w", rr.Path, m.Path, cs.streamErr))
+			return
+		}
+		if cs.streamAn != nil {
+			cs.mu.Lock()
+			cs.rep.Analysis = cs.streamAn
+			cs.mu.Unlock()
+		}
+		return
 	}
 	mf, err := r.store.Open(ctx, m.Location)
 	if err != nil {

@@ -107,7 +107,7 @@ func TestFetchIdempotent(t *testing.T) {
 	if n := stats.Requests[fakebolt.RouteGraphQL] + stats.Requests[fakebolt.RouteDownload]; n != 0 {
 		t.Errorf("re-run made %d requests (%v), want 0", n, stats.Requests)
 	}
-	if s := second.Summary; s.ArtifactsReused != 4 || s.BytesDownloaded != 0 {
+	if s := second.Summary; s.ArtifactsReused != 4 || s.BytesDownloaded != 0 || s.Analyses != 2 || s.NodesSkipped != 13 {
 		t.Errorf("second summary = %+v", s)
 	}
 	for _, c := range second.Commands {
@@ -165,6 +165,9 @@ func TestFetchReliability(t *testing.T) {
 				rep := fetch(t, payloadOf(t, srv, run.ID), fastOpts(c, st))
 				if !rep.Summary.Complete {
 					t.Fatalf("incomplete: %+v", rep.Errors)
+				}
+				if s := rep.Summary; s.Analyses != 2 || s.NodesFailed != 1 || s.NodesSkipped != 13 {
+					t.Errorf("analysis after faults: %+v", s)
 				}
 				checkArchivedExact(t, dir, rep.Archive.Folder, run)
 			}

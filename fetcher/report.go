@@ -128,11 +128,15 @@ type Summary struct {
 	ArtifactsFailed   int   `json:"artifacts_failed"`
 	BytesDownloaded   int64 `json:"bytes_downloaded"`
 	Analyses          int   `json:"analyses"`
-	NodesFailed       int   `json:"nodes_failed"`
-	NodesWarned       int   `json:"nodes_warned"`
-	NodesSkipped      int   `json:"nodes_skipped"`
-	Errors            int   `json:"errors"`
-	DurationMS        int64 `json:"duration_ms"`
+	// AnalysesStreamed counts analyses that read their artifacts while they
+	// downloaded; the others read the archived files afterwards (a retried
+	// download, files already archived, or an analysis that lagged).
+	AnalysesStreamed int   `json:"analyses_streamed"`
+	NodesFailed      int   `json:"nodes_failed"`
+	NodesWarned      int   `json:"nodes_warned"`
+	NodesSkipped     int   `json:"nodes_skipped"`
+	Errors           int   `json:"errors"`
+	DurationMS       int64 `json:"duration_ms"`
 }
 
 // Kinds that are not download kinds.

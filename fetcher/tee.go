@@ -1,0 +1,155 @@
+package fetcher
+
+import (
+	"errors"
+	"io"
+	"sync"
+	"sync/atomic"
+)
+
+// errAbandoned ends a streamed analysis that could not see the artifact
+// whole and in order (a failed attempt, an artifact already archived, or an
+// analysis lagging too far behind). The analysis is then run again from the
+// archived files.
+var errAbandoned = errors.New("streamed analysis abandoned: analysing the archived file instead")
+
+// teeBudget bounds the bytes all the streams of one Fetch hold for lagging
+// analyses together, so memory does not grow with the number of commands
+// or the size of artifacts.
+const teeBudget = 16 << 20
+
+// streamTee hands a download's bytes to the command's analysis while the
+// download runs, so the analysis ends moments after the last byte instead of
+// starting then. It never blocks or fails the download: when the analysis
+// lags so far that the Fetch's shared budget (teeBudget) runs out, the
+// stream is abandoned.
+type streamTee struct {
+	budget *atomic.Int64 // bytes still free, shared by the Fetch's streams
+	mu     sync.Mutex
+	cond   sync.Cond
+	chunks []chunk
+	queued int
+	wrote  bool
+	closed bool
+	err    error // nil: clean end (io.EOF after the chunks); else errAbandoned
+}
+
+// chunk is a pooled buffer and the part of it not read yet.
+type chunk struct {
+	buf  *[]byte
+	data []byte
+}
+
+// chunkPool recycles the tee's buffers: a 30 MB artifact would otherwise
+// leave 30 MB of garbage per stream.
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+
+func newStreamTee(budget *atomic.Int64) *streamTee {
+	t := &streamTee{budget: budget}
+	t.cond.L = &t.mu
+	return t
+}
+
+// Write queues a copy of p for the reader. It always reports success.
+func (t *streamTee) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed || len(p) == 0 {
+		return len(p), nil
+	}
+	if t.budget.Add(-int64(len(p))) < 0 {
+		t.budget.Add(int64(len(p)))
+		t.abandonLocked()
+		return len(p), nil
+	}
+	for rest := p; len(rest) > 0; {
+		buf := chunkPool.Get().(*[]byte)
+		n := copy((*buf)[:cap(*buf)], rest)
+		t.chunks = append(t.chunks, chunk{buf: buf, data: (*buf)[:n]})
+		rest = rest[n:]
+	}
+	t.queued += len(p)
+	t.wrote = true
+	t.cond.Broadcast()
+	return len(p), nil
+}
+
+// Read gives the analysis the queued bytes, io.EOF after a clean end, or
+// errAbandoned.
+func (t *streamTee) Read(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for len(t.chunks) == 0 && !t.closed {
+		t.cond.Wait()
+	}
+	if t.err != nil {
+		return 0, t.err
+	}
+	if len(t.chunks) == 0 {
+		return 0, io.EOF
+	}
+	c := &t.chunks[0]
+	n := copy(p, c.data)
+	if n == len(c.data) {
+		chunkPool.Put(c.buf)
+		t.chunks[0] = chunk{}
+		t.chunks = t.chunks[1:]
+	} else {
+		c.data = c.data[n:]
+	}
+	t.queued -= n
+	t.budget.Add(int64(n))
+	return n, nil
+}
+
+// attemptFailed abandons the stream if the failed attempt gave it bytes:
+// the next attempt starts over, the analysis cannot.
+func (t *streamTee) attemptFailed() {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.wrote {
+		t.abandonLocked()
+	}
+}
+
+// finish ends the stream: cleanly when the artifact was archived from these
+// very bytes, else abandoned. Later calls do nothing.
+func (t *streamTee) finish(clean bool) {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return
+	}
+	if !clean {
+		t.abandonLocked()
+		return
+	}
+	t.closed = true
+	t.cond.Broadcast()
+}
+
+// complete reports whether the stream ended cleanly.
+func (t *streamTee) complete() bool {
+	if t == nil {
+		return false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.closed && t.err == nil
+}
+
+func (t *streamTee) abandonLocked() {
+	t.closed, t.err = true, errAbandoned
+	t.budget.Add(int64(t.queued))
+	for _, c := range t.chunks {
+		chunkPool.Put(c.buf)
+	}
+	t.chunks, t.queued = nil, 0
+	t.cond.Broadcast()
+}

@@ -1,0 +1,70 @@
+package fetcher
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"sync/atomic"
+	"testing"
+)
+
+func budget() *atomic.Int64 {
+	b := new(atomic.Int64)
+	b.Store(teeBudget)
+	return b
+}
+
+func TestStreamTee(t *testing.T) {
+	t.Parallel()
+	t.Run("clean", func(t *testing.T) {
+		tee := newStreamTee(budget())
+		done := make(chan []byte)
+		go func() { b, _ := io.ReadAll(tee); done <- b }()
+		tee.Write([]byte("hello "))
+		tee.Write([]byte("world"))
+		tee.finish(true)
+		if got := <-done; string(got) != "hello world" || !tee.complete() {
+			t.Fatalf("read %q, complete %v", got, tee.complete())
+		}
+	})
+	t.Run("failed attempt abandons", func(t *testing.T) {
+		tee := newStreamTee(budget())
+		tee.Write([]byte("part"))
+		tee.attemptFailed()
+		tee.Write([]byte("whole")) // the retry: swallowed
+		tee.finish(true)
+		if _, err := io.ReadAll(tee); !errors.Is(err, errAbandoned) || tee.complete() {
+			t.Fatalf("err %v, complete %v", err, tee.complete())
+		}
+	})
+	t.Run("failure before any byte keeps the stream", func(t *testing.T) {
+		tee := newStreamTee(budget())
+		tee.attemptFailed() // e.g. an expired URL
+		tee.Write([]byte("x"))
+		tee.finish(true)
+		if b, err := io.ReadAll(tee); err != nil || string(b) != "x" {
+			t.Fatalf("%q %v", b, err)
+		}
+	})
+	t.Run("lagging reader never blocks the writer", func(t *testing.T) {
+		tee := newStreamTee(budget())
+		chunk := bytes.Repeat([]byte("x"), 1<<20)
+		for range 2 * teeBudget >> 20 {
+			if n, err := tee.Write(chunk); n != len(chunk) || err != nil {
+				t.Fatal(n, err)
+			}
+		}
+		tee.finish(true)
+		if _, err := io.ReadAll(tee); !errors.Is(err, errAbandoned) {
+			t.Fatalf("err %v, want abandoned", err)
+		}
+	})
+	t.Run("nil tee", func(t *testing.T) {
+		var tee *streamTee
+		tee.attemptFailed()
+		tee.finish(true)
+		if tee.complete() {
+			t.Fatal("nil tee complete")
+		}
+	})
+}
