@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -262,5 +263,77 @@ func TestFetchGuardRefusal(t *testing.T) {
 	}
 	if rep.Summary.ArtifactsArchived != 3 {
 		t.Errorf("siblings were not fetched: %+v", rep.Summary)
+	}
+}
+
+// TestFetchConcurrencyLimit: the global limit holds, and within it the
+// calls and downloads really overlap.
+func TestFetchConcurrencyLimit(t *testing.T) {
+	t.Parallel()
+	for _, conc := range []int{1, 2, 16} {
+		t.Run(itoa(int64(conc)), func(t *testing.T) {
+			t.Parallel()
+			run := demodata.Run()
+			srv := startFake(t, fakebolt.Options{Latency: 30 * time.Millisecond}, run)
+			st, _ := newStore(t)
+			opts := fastOpts(newClient(t), st)
+			opts.Concurrency = conc
+			rep := fetch(t, payloadOf(t, srv, run.ID), opts)
+			if !rep.Summary.Complete {
+				t.Fatalf("errors: %+v", rep.Errors)
+			}
+			peak := srv.Stats().PeakOverall
+			if peak > conc {
+				t.Errorf("peak %d requests in flight, limit %d", peak, conc)
+			}
+			// 8 tasks (4 log fetches, 4 artifacts), each 30ms+: with room
+			// for all, they must overlap.
+			if conc >= 8 && peak < 4 {
+				t.Errorf("peak %d requests in flight with limit %d: not concurrent", peak, conc)
+			}
+		})
+	}
+}
+
+// TestFetchSelection: --logs failed and --artifacts globs decide what is
+// asked for, and nothing else is.
+func TestFetchSelection(t *testing.T) {
+	t.Parallel()
+	run := demodata.Run()
+	run.Commands[3].Resources = append(run.Commands[3].Resources, fakebolt.Resource{ID: 1205799, Path: "target/catalog.json", Data: []byte(`{"nodes":{}}`)})
+	srv := startFake(t, fakebolt.Options{}, run)
+	st, dir := newStore(t)
+	opts := fastOpts(newClient(t), st)
+	opts.Logs = LogsFailed
+	opts.Artifacts = []string{"catalog.json", "target/run_results.json"}
+	rep := fetch(t, payloadOf(t, srv, run.ID), opts)
+	if !rep.Summary.Complete {
+		t.Fatalf("errors: %+v", rep.Errors)
+	}
+	stats := srv.Stats()
+	if n := stats.Requests[fakebolt.RouteField("boltCommand")]; n != 1 {
+		t.Errorf("%d boltCommand calls, want 1 (only the failed command)", n)
+	}
+	if n := stats.Requests[fakebolt.RouteDownload]; n != 3 {
+		t.Errorf("%d downloads, want 3 (two run_results and the catalog)", n)
+	}
+	folder := "demo-jaffle/daily_run/63187/commands/"
+	want := []string{
+		folder + "193439/command.json", folder + "193440/command.json",
+		folder + "193441/command.json", folder + "193441/target/run_results.json",
+		folder + "193442/command.json", folder + "193442/stderr.log", folder + "193442/stdout.log",
+		folder + "193442/target/catalog.json", folder + "193442/target/run_results.json",
+	}
+	var got []string
+	for _, f := range listFiles(t, dir) {
+		if strings.HasPrefix(f, folder) {
+			got = append(got, f)
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("archived (-want +got):\n%s", diff)
+	}
+	if rep.Summary.Analyses != 0 {
+		t.Errorf("%d analyses without manifests", rep.Summary.Analyses)
 	}
 }
