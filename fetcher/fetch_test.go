@@ -337,3 +337,27 @@ func TestFetchSelection(t *testing.T) {
 		t.Errorf("%d analyses without manifests", rep.Summary.Analyses)
 	}
 }
+
+// TestFetchLogsFallback: when boltCommand returns no stdout, the logs are
+// rebuilt from the paged boltCommandLogs.
+func TestFetchLogsFallback(t *testing.T) {
+	t.Parallel()
+	run := fakebolt.Run{ID: 2, Status: "failed", ScheduleName: "s", Workspace: fakebolt.Workspace{Name: "w"},
+		Commands: []fakebolt.Command{{ID: 20, Command: "dbt build", Status: "failed", ReturnCode: 2, Stderr: "line 1\nline 2\nline 3\n"}}}
+	srv := startFake(t, fakebolt.Options{LogPageSize: 1}, run)
+	st, dir := newStore(t)
+	rep := fetch(t, payloadOf(t, srv, 2), fastOpts(newClient(t), st))
+	if !rep.Summary.Complete {
+		t.Fatalf("errors: %+v", rep.Errors)
+	}
+	if src := rep.Commands[0].Logs.Source; src != "command_logs" {
+		t.Errorf("logs source %q, want command_logs", src)
+	}
+	got, _ := os.ReadFile(filepath.Join(dir, "w/s/2/commands/20/stderr.log"))
+	if string(got) != "line 1\nline 2\nline 3\n" {
+		t.Errorf("stderr.log = %q", got)
+	}
+	if n := srv.Stats().Requests[fakebolt.RouteField("boltCommandLogs")]; n != 3 {
+		t.Errorf("%d boltCommandLogs pages, want 3", n)
+	}
+}
