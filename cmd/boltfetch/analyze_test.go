@@ -1,0 +1,124 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// testdataPair is a real pair kept in the artifacts package's testdata.
+func testdataPair(t *testing.T) (string, string) {
+	t.Helper()
+	dir := filepath.Join("..", "..", "artifacts", "testdata", "gtip")
+	return filepath.Join(dir, "manifest.json"), filepath.Join(dir, "run_results.json")
+}
+
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(args, &iostreams{In: strings.NewReader(""), Out: &out, Err: &errOut})
+	return code, out.String(), errOut.String()
+}
+
+func TestAnalyzeFormats(t *testing.T) {
+	t.Parallel()
+	m, r := testdataPair(t)
+	tests := []struct {
+		format string
+		want   string
+	}{
+		{"", "FAILED (1)"},
+		{"text", "because model.capstone_monthly.stg_dim_time failed (13)"},
+		{"markdown", "**Skipped (13)**"},
+		{"json", `"caused_by": [`},
+	}
+	for _, tt := range tests {
+		args := []string{"analyze", "--manifest", m, "--run-results", r}
+		if tt.format != "" {
+			args = append(args, "--format", tt.format)
+		}
+		code, out, errOut := runCLI(t, args...)
+		if code != exitOK {
+			t.Errorf("format %q: exit %d, stderr %q", tt.format, code, errOut)
+		}
+		if !strings.Contains(out, tt.want) {
+			t.Errorf("format %q: output lacks %q:\n%s", tt.format, tt.want, out)
+		}
+	}
+	_, out, _ := runCLI(t, "analyze", "--manifest", m, "--run-results", r, "--format", "json")
+	var doc struct {
+		Failed, Warned, Skipped []map[string]any
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("json output: %v", err)
+	}
+	if len(doc.Failed) != 1 || doc.Warned == nil || len(doc.Skipped) != 13 {
+		t.Errorf("json: %d failed, warned %v, %d skipped", len(doc.Failed), doc.Warned, len(doc.Skipped))
+	}
+}
+
+func TestAnalyzeBadInput(t *testing.T) {
+	t.Parallel()
+	m, r := testdataPair(t)
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty.json")
+	trunc := filepath.Join(dir, "trunc.json")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(trunc, b[:1000], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr []string
+	}{
+		{"no flags", []string{"analyze"}, []string{"--manifest and --run-results are required"}},
+		{"bad format", []string{"analyze", "--manifest", m, "--run-results", r, "--format", "xml"}, []string{`"xml"`}},
+		{"unknown flag", []string{"analyze", "--nope"}, []string{"unknown flag"}},
+		{"stray argument", []string{"analyze", "--manifest", m, "--run-results", r, "extra"}, []string{"extra"}},
+		{"missing file", []string{"analyze", "--manifest", filepath.Join(dir, "none.json"), "--run-results", r}, []string{"none.json", "no such file"}},
+		{"empty run_results", []string{"analyze", "--manifest", m, "--run-results", empty}, []string{empty, "at byte 0", "empty"}},
+		{"truncated manifest", []string{"analyze", "--manifest", trunc, "--run-results", r}, []string{trunc, "at byte 1000", "truncated"}},
+		{"swapped files", []string{"analyze", "--manifest", r, "--run-results", m}, []string{"swap the two files"}},
+		{"too large", []string{"analyze", "--manifest", m, "--run-results", r, "--max-manifest-mb", "1"}, []string{"larger than the configured limit"}},
+		{"negative limit", []string{"analyze", "--manifest", m, "--run-results", r, "--max-run-results-mb", "-1"}, []string{"positive"}},
+	}
+	for _, tt := range tests {
+		code, out, errOut := runCLI(t, tt.args...)
+		if code != exitBadInput {
+			t.Errorf("%s: exit %d, want %d (stderr %q)", tt.name, code, exitBadInput, errOut)
+		}
+		if out != "" {
+			t.Errorf("%s: stdout should be empty, got %q", tt.name, out)
+		}
+		for _, w := range tt.wantErr {
+			if !strings.Contains(errOut, w) {
+				t.Errorf("%s: stderr %q lacks %q", tt.name, errOut, w)
+			}
+		}
+	}
+}
+
+// TestAnalyzeFlags checks flag parsing apart from the work, through runF.
+func TestAnalyzeFlags(t *testing.T) {
+	t.Parallel()
+	var io iostreams
+	called := false
+	cmd := newAnalyzeCmd(&io, func() error { called = true; return nil })
+	cmd.SetArgs([]string{"--manifest", "m", "--run-results", "r", "--format", "markdown", "--max-manifest-mb", "10", "--validate"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if !called {
+		t.Fatal("runF not called")
+	}
+}
