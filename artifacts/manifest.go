@@ -79,7 +79,7 @@ func (g *graph) parents(i int32) []int32 {
 // pendingNode is a node read before run_results could say whether it is
 // reported: its raw bytes, or where to read them again, wait for the answer.
 type pendingNode struct {
-	idx int32
+	id  string
 	raw []byte // nil when the node is to be read again at off
 	off int64
 	n   int32
@@ -99,6 +99,33 @@ type manifestData struct {
 	raBase int64
 }
 
+// The manifest pass runs as a pipeline of two goroutines, because it is the
+// critical path: the reader (skimmer) finds where each node begins and ends
+// and decides what to keep of it, and the graph builder picks the edges out
+// of the node's bytes and interns ids. They hand over batches of entries.
+type entryKind uint8
+
+const (
+	entryNode      entryKind = iota // a node of nodes or unit_tests
+	entryParentMap                  // a parent_map entry
+)
+
+type batchEntry struct {
+	kind               entryKind
+	nameStart, nameEnd int32 // unquoted member name, in arena
+	valStart, valEnd   int32 // raw value, in arena
+}
+
+type batch struct {
+	arena   []byte
+	entries []batchEntry
+}
+
+const (
+	batchBytes = 256 << 10
+	batchDepth = 4
+)
+
 type manifestReader struct {
 	ctx      context.Context
 	sk       *skimmer
@@ -106,31 +133,59 @@ type manifestReader struct {
 	budget   int64
 	validate bool
 	m        *manifestData
-	// scratch buffers reused across nodes.
-	valBuf []byte
-	depBuf []int32
-	spans  [3][2]int
+	cur      *batch
+	out      chan *batch
+	free     chan *batch
+	valBuf   []byte
 }
 
 // readManifest streams manifest.json, keeping the graph and the details of
 // nodes that set says are reported.
 func readManifest(ctx context.Context, r io.Reader, file string, opts Options, set *reportedSet) (*manifestData, error) {
-	mr := &manifestReader{
-		ctx:      ctx,
-		sk:       newSkimmer(&limitReader{r: r, n: opts.MaxManifestBytes}),
-		set:      set,
-		budget:   opts.MaxPendingBytes,
-		validate: opts.Validate,
-		m:        &manifestData{g: newGraph(), details: map[string]*detail{}},
-	}
+	m := &manifestData{g: newGraph(), details: map[string]*detail{}}
+	// Where the stream starts in the file, taken before read-ahead moves it.
 	if ra, ok := r.(io.ReaderAt); ok {
 		if sk, ok := r.(io.Seeker); ok {
 			if base, err := sk.Seek(0, io.SeekCurrent); err == nil {
-				mr.m.ra, mr.m.raBase = ra, base
+				m.ra, m.raBase = ra, base
 			}
 		}
 	}
-	if err := mr.read(); err != nil {
+	pf := newPrefetchReader(&limitReader{r: r, n: opts.MaxManifestBytes})
+	defer pf.Close()
+	mr := &manifestReader{
+		ctx:      ctx,
+		sk:       newSkimmer(pf),
+		set:      set,
+		budget:   opts.MaxPendingBytes,
+		validate: opts.Validate,
+		m:        m,
+		out:      make(chan *batch, batchDepth),
+		free:     make(chan *batch, batchDepth+2),
+	}
+	for range batchDepth + 2 {
+		mr.free <- &batch{arena: make([]byte, 0, batchBytes)}
+	}
+	mr.cur = <-mr.free
+	built := make(chan struct{})
+	go func() {
+		defer close(built)
+		b := graphBuilder{g: mr.m.g}
+		for bt := range mr.out {
+			b.add(bt)
+			bt.arena, bt.entries = bt.arena[:0], bt.entries[:0]
+			if cap(bt.arena) > 4*batchBytes {
+				// A huge node grew this one: do not keep its memory.
+				bt.arena = make([]byte, 0, batchBytes)
+			}
+			mr.free <- bt
+		}
+	}()
+	err := mr.read()
+	mr.flush()
+	close(mr.out)
+	<-built
+	if err != nil {
 		pe := classify(file, mr.sk.offset(), err)
 		if pe.File == "" {
 			pe.File = file
@@ -138,6 +193,34 @@ func readManifest(ctx context.Context, r io.Reader, file string, opts Options, s
 		return nil, pe
 	}
 	return mr.m, nil
+}
+
+// queue appends an entry to the current batch, handing the batch over when
+// it is full. A value too big for a batch gets a batch of its own.
+func (mr *manifestReader) queue(kind entryKind, name, val []byte) {
+	if len(name)+len(val) > math.MaxInt32/2 {
+		val = nil // offsets are int32; no real node comes near this
+	}
+	b := mr.cur
+	if len(b.arena) > 0 && len(b.arena)+len(name)+len(val) > batchBytes {
+		mr.flush()
+		b = mr.cur
+	}
+	e := batchEntry{kind: kind, nameStart: int32(len(b.arena))}
+	b.arena = append(b.arena, name...)
+	e.nameEnd = int32(len(b.arena))
+	e.valStart = e.nameEnd
+	b.arena = append(b.arena, val...)
+	e.valEnd = int32(len(b.arena))
+	b.entries = append(b.entries, e)
+}
+
+func (mr *manifestReader) flush() {
+	if len(mr.cur.entries) == 0 {
+		return
+	}
+	mr.out <- mr.cur
+	mr.cur = <-mr.free
 }
 
 func (mr *manifestReader) read() error {
@@ -173,11 +256,12 @@ func (mr *manifestReader) read() error {
 				}
 			case "nodes":
 				sawNodes = true
-				err = mr.readNodes()
+				err = mr.members(entryNode)
 			case "unit_tests":
-				err = mr.readNodes()
+				err = mr.members(entryNode)
 			case "parent_map":
-				err = mr.readParentMap()
+				mr.m.g.hasPmap = true
+				err = mr.members(entryParentMap)
 			case "generated_at":
 				// Pre-0.19 manifests put it at the top level.
 				var v []byte
@@ -208,10 +292,9 @@ func (mr *manifestReader) read() error {
 	return nil
 }
 
-// members calls fn for each member of the object that comes next, with the
-// member name interned in the graph; fn must consume the value. A value that
-// is not an object is skipped.
-func (mr *manifestReader) members(fn func(idx int32) error) error {
+// members reads the object that comes next (nodes, unit_tests or
+// parent_map) member by member. A value that is not an object is skipped.
+func (mr *manifestReader) members(kind entryKind) error {
 	sk := mr.sk
 	c, err := sk.peek()
 	if err == io.EOF {
@@ -237,12 +320,32 @@ func (mr *manifestReader) members(fn func(idx int32) error) error {
 		if err != nil {
 			return err
 		}
-		id, ok := rawUnquote(append(append(mr.valBuf[:0], '"'), append(name, '"')...), nil)
-		if !ok {
-			return &ParseError{Offset: sk.offset(), Err: fmt.Errorf("%w: bad escape in member name", ErrNotJSON)}
+		if bytes.IndexByte(name, '\\') >= 0 {
+			quoted := append(append(append(mr.valBuf[:0], '"'), name...), '"')
+			id, err := jsontext.AppendUnquote(nil, quoted)
+			if err != nil {
+				return &ParseError{Offset: sk.offset(), Err: fmt.Errorf("%w: bad escape in member name", ErrNotJSON)}
+			}
+			name = id
 		}
-		if err := fn(mr.m.g.intern(id)); err != nil {
+		v, err := sk.value(true)
+		if err != nil {
 			return err
+		}
+		switch {
+		case kind == entryParentMap:
+			mr.queue(kind, name, v)
+		case len(v) > 0 && v[0] == '{':
+			if mr.validate && !jsontext.Value(v).IsValid(decoderOptions...) {
+				return &ParseError{Offset: sk.offset() - int64(len(v)), Err: fmt.Errorf("%w: node %s is not valid JSON", ErrNotJSON, name)}
+			}
+			if err := mr.readNode(name, v); err != nil {
+				return err
+			}
+			mr.queue(kind, name, v)
+		default:
+			// A node that is not an object still exists, without edges.
+			mr.queue(kind, name, nil)
 		}
 		more, err := sk.next('}')
 		if err != nil {
@@ -254,56 +357,33 @@ func (mr *manifestReader) members(fn func(idx int32) error) error {
 	}
 }
 
-func (mr *manifestReader) readNodes() error {
-	return mr.members(func(idx int32) error {
-		mr.m.g.defined[idx] = true
-		v, err := mr.sk.node(graphMember, mr.spans[:])
-		if err != nil {
-			return err
-		}
-		if len(v) == 0 || v[0] != '{' {
-			return nil
-		}
-		if mr.validate && !jsontext.Value(v).IsValid(decoderOptions...) {
-			return &ParseError{Offset: mr.sk.offset() - int64(len(v)), Err: fmt.Errorf("%w: node %s is not valid JSON", ErrNotJSON, mr.m.g.ids[idx])}
-		}
-		return mr.readNode(idx, v)
-	})
-}
-
-// readNode records one node from its raw bytes: its full detail when it is
-// reported, else only its edges. While run_results is still being read it
-// may not be known yet whether the node is reported: its bytes then wait in
-// pending, up to the budget.
-func (mr *manifestReader) readNode(idx int32, v []byte) error {
-	id := mr.m.g.ids[idx]
-	if !mr.set.complete() && !mr.set.has(id) {
+// readNode keeps the full detail of a reported node. While run_results is
+// still being read it may not be known yet whether the node is reported: it
+// then waits in pending, as an offset when the file can be read again, else
+// as bytes up to the budget, past which the pass waits for run_results.
+// (Edges are the graph builder's job, for every node.)
+func (mr *manifestReader) readNode(name, v []byte) error {
+	if !mr.set.complete() && !mr.set.has(string(name)) {
 		if mr.m.ra != nil && len(v) <= math.MaxInt32 {
-			// 12 bytes per node: no budget needed.
 			off := mr.sk.offset() - int64(len(v))
-			mr.m.pending = append(mr.m.pending, pendingNode{idx: idx, off: off, n: int32(len(v))})
-			mr.graphFromSpans(idx, v)
+			mr.m.pending = append(mr.m.pending, pendingNode{id: string(name), off: off, n: int32(len(v))})
 			return nil
 		}
 		if mr.budget >= 0 && mr.m.pendingBytes+int64(len(v)) <= mr.budget {
-			raw := bytes.Clone(v)
-			mr.m.pending = append(mr.m.pending, pendingNode{idx: idx, raw: raw})
-			mr.m.pendingBytes += int64(len(raw))
-			mr.graphFromSpans(idx, raw)
+			mr.m.pending = append(mr.m.pending, pendingNode{id: string(name), raw: bytes.Clone(v)})
+			mr.m.pendingBytes += int64(len(v))
 			return nil
 		}
 		if err := mr.waitRunResults(); err != nil {
 			return err
 		}
 	}
-	if mr.set.complete() && len(mr.m.pending) > 0 && mr.m.ra == nil {
+	if len(mr.m.pending) > 0 && mr.m.ra == nil && mr.set.complete() {
 		mr.m.resolvePending(mr.set)
 	}
-	if mr.set.has(id) {
-		mr.keepDetail(idx, v)
-		return nil
+	if mr.set.has(string(name)) {
+		mr.m.details[string(name)] = parseDetail(v)
 	}
-	mr.graphFromSpans(idx, v)
 	return nil
 }
 
@@ -317,14 +397,8 @@ func (mr *manifestReader) waitRunResults() error {
 	}
 }
 
-// keepDetail decodes the full detail of a reported node and its edges.
-func (mr *manifestReader) keepDetail(idx int32, v jsontext.Value) {
-	d := parseDetail(v)
-	mr.m.details[mr.m.g.ids[idx]] = d
-	mr.m.g.setEdges(idx, d)
-}
-
-// setEdges records the edges of a node from its decoded detail.
+// setEdges records the edges of a node from its decoded detail (used for
+// pre-0.19 results that embed a node the manifest lacks).
 func (g *graph) setEdges(idx int32, d *detail) {
 	deps := make([]int32, 0, len(d.DependsOn))
 	for _, p := range d.DependsOn {
@@ -348,98 +422,88 @@ func (g *graph) unitTestModel(deps []int32, model string) int32 {
 	return -1
 }
 
-// The members of a node that hold its edges, as indices into spans.
-const (
-	spanDependsOn = iota
-	spanAttached
-	spanModel
-)
-
-func graphMember(name []byte) int {
-	switch string(name) {
-	case "depends_on":
-		return spanDependsOn
-	case "attached_node":
-		return spanAttached
-	case "model":
-		return spanModel
-	}
-	return -1
+// graphBuilder turns batches into graph edges.
+type graphBuilder struct {
+	g       *graph
+	depBuf  []int32
+	scratch []byte
+	model   []byte
 }
 
-// graphFromSpans records a node's edges (depends_on.nodes, attached_node, a
-// unit test's model) from the member spans the skimmer found in v.
-func (mr *manifestReader) graphFromSpans(idx int32, v []byte) {
-	g := mr.m.g
-	sp := mr.spans
-	if s := sp[spanDependsOn]; s[0] >= 0 {
-		rawMembers(v[s[0]:s[1]], func(name, val []byte) {
-			if string(name) != "nodes" {
-				return
-			}
-			deps := mr.depBuf[:0]
-			rawStrings(val, mr.valBuf, func(s []byte) {
-				if len(s) > 0 {
-					deps = append(deps, g.intern(s))
+func (b *graphBuilder) add(bt *batch) {
+	for _, e := range bt.entries {
+		name := bt.arena[e.nameStart:e.nameEnd]
+		val := bt.arena[e.valStart:e.valEnd]
+		idx := b.g.intern(name)
+		if e.kind == entryParentMap {
+			b.g.pmap[idx] = b.ids(val)
+			b.g.inPmap[idx] = true
+			continue
+		}
+		b.g.defined[idx] = true
+		b.node(idx, val)
+	}
+}
+
+// ids interns the strings of a raw JSON array.
+func (b *graphBuilder) ids(v []byte) []int32 {
+	deps := b.depBuf[:0]
+	rawStrings(v, b.scratch, func(s []byte) {
+		if len(s) > 0 {
+			deps = append(deps, b.g.intern(s))
+		}
+	})
+	b.depBuf = deps
+	return append([]int32(nil), deps...)
+}
+
+// node records a node's edges (depends_on.nodes, attached_node, a unit
+// test's model), picked from its raw bytes by a byte-level walk.
+func (b *graphBuilder) node(idx int32, v []byte) {
+	g := b.g
+	b.model = b.model[:0]
+	rawMembers(v, func(name, val []byte) {
+		switch string(name) {
+		case "depends_on":
+			rawMembers(val, func(name, val []byte) {
+				if string(name) == "nodes" {
+					g.deps[idx] = b.ids(val)
 				}
 			})
-			mr.depBuf = deps
-			g.deps[idx] = append([]int32(nil), deps...)
-		})
-	}
-	if s := sp[spanAttached]; s[0] >= 0 {
-		if id, ok := rawUnquote(v[s[0]:s[1]], mr.valBuf); ok && len(id) > 0 {
-			g.attached[idx] = g.intern(id)
-		}
-	}
-	if s := sp[spanModel]; s[0] >= 0 && g.kinds[idx] == kindUnitTest && g.attached[idx] < 0 {
-		if model, ok := rawUnquote(v[s[0]:s[1]], mr.valBuf); ok && len(model) > 0 {
-			g.attached[idx] = g.unitTestModel(g.deps[idx], string(model))
-		}
-	}
-}
-
-func (mr *manifestReader) readParentMap() error {
-	g := mr.m.g
-	g.hasPmap = true
-	return mr.members(func(idx int32) error {
-		v, err := mr.sk.value(true)
-		if err != nil {
-			return err
-		}
-		deps := mr.depBuf[:0]
-		rawStrings(v, mr.valBuf, func(s []byte) {
-			if len(s) > 0 {
-				deps = append(deps, g.intern(s))
+		case "attached_node":
+			if s, ok := rawUnquote(val, b.scratch); ok && len(s) > 0 {
+				g.attached[idx] = g.intern(s)
 			}
-		})
-		mr.depBuf = deps
-		g.pmap[idx] = append([]int32(nil), deps...)
-		g.inPmap[idx] = true
-		return nil
+		case "model":
+			if g.kinds[idx] == kindUnitTest {
+				if s, ok := rawUnquote(val, b.scratch); ok {
+					b.model = append(b.model, s...)
+				}
+			}
+		}
 	})
+	if len(b.model) > 0 && g.attached[idx] < 0 {
+		g.attached[idx] = g.unitTestModel(g.deps[idx], string(b.model))
+	}
 }
 
 // resolvePending decodes the details of pending nodes that turned out to be
 // reported, and frees the rest. set must be complete.
 func (m *manifestData) resolvePending(set *reportedSet) {
 	for _, p := range m.pending {
-		id := m.g.ids[p.idx]
-		if !set.has(id) {
+		if !set.has(p.id) {
 			continue
 		}
 		raw := p.raw
 		if raw == nil {
 			raw = make([]byte, p.n)
-			if _, err := m.ra.ReadAt(raw, m.raBase+p.off); err != nil {
+			if _, err := m.ra.ReadAt(raw, m.raBase+p.off); err != nil || len(raw) == 0 || raw[0] != '{' {
 				// The file changed under us: report the node from
 				// run_results alone rather than fail the analysis.
 				continue
 			}
 		}
-		d := parseDetail(raw)
-		m.details[id] = d
-		m.g.setEdges(p.idx, d)
+		m.details[p.id] = parseDetail(raw)
 	}
 	m.pending = nil
 	m.pendingBytes = 0

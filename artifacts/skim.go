@@ -142,21 +142,33 @@ func (s *skimmer) next(closing byte) (bool, error) {
 func (s *skimmer) stringEnd() (int, error) {
 	rel := 1 // offset from s.pos where the search resumes
 	for {
-		i := s.pos + rel
-		if i <= len(s.buf) {
-			if k := bytes.IndexByte(s.buf[i:], '"'); k >= 0 {
-				j := i + k
+		buf, start := s.buf, s.pos
+		i := start + rel
+		if i <= len(buf) {
+			// Most strings are short: a plain loop beats IndexByte's setup.
+			j := i
+			for j < len(buf) && j < i+16 && buf[j] != '"' {
+				j++
+			}
+			if j == i+16 && j < len(buf) {
+				if k := bytes.IndexByte(buf[j:], '"'); k >= 0 {
+					j += k
+				} else {
+					j = len(buf)
+				}
+			}
+			if j < len(buf) {
 				n := 0
-				for b := j - 1; b > s.pos && s.buf[b] == '\\'; b-- {
+				for b := j - 1; b > start && buf[b] == '\\'; b-- {
 					n++
 				}
 				if n%2 == 0 {
 					return j + 1, nil
 				}
-				rel = j + 1 - s.pos
+				rel = j + 1 - start
 				continue
 			}
-			rel = len(s.buf) - s.pos
+			rel = len(buf) - start
 		}
 		if !s.more() {
 			s.pos = len(s.buf)
@@ -197,59 +209,6 @@ func (s *skimmer) hold() func() {
 	return func() { s.mark = old }
 }
 
-// node reads an object like value(true) does and, in the same pass, finds
-// the members want picks: spans[k] is set to the [start, end) offsets,
-// relative to the returned bytes, of the value of the member for which want
-// returned k (k < len(spans)), or {-1, -1}. A value that is not an object is
-// returned as value(true) would.
-func (s *skimmer) node(want func(name []byte) int, spans [][2]int) ([]byte, error) {
-	for i := range spans {
-		spans[i] = [2]int{-1, -1}
-	}
-	c, err := s.peek()
-	if err == io.EOF {
-		return nil, s.errAt("a value")
-	}
-	if err != nil {
-		return nil, err
-	}
-	if c != '{' {
-		return s.value(true)
-	}
-	start := s.offset()
-	defer s.hold()()
-	s.pos++
-	if c, err := s.peek(); err != nil || c != '}' {
-		for {
-			name, err := s.key()
-			if err != nil {
-				return nil, err
-			}
-			k := want(name)
-			if _, err := s.peek(); err != nil {
-				return nil, s.errAt("a value")
-			}
-			vs := s.offset()
-			if _, err := s.value(false); err != nil {
-				return nil, err
-			}
-			if k >= 0 && k < len(spans) {
-				spans[k] = [2]int{int(vs - start), int(s.offset() - start)}
-			}
-			more, err := s.next('}')
-			if err != nil {
-				return nil, err
-			}
-			if !more {
-				break
-			}
-		}
-	} else {
-		s.pos++
-	}
-	return s.buf[int(start-s.base):s.pos], nil
-}
-
 // structural marks the bytes the container scan stops at.
 var structural = [256]bool{'"': true, '{': true, '}': true, '[': true, ']': true}
 
@@ -278,9 +237,12 @@ func (s *skimmer) value(keep bool) ([]byte, error) {
 	case c == '{' || c == '[':
 		depth := 0
 		for {
-			for s.pos < len(s.buf) && !structural[s.buf[s.pos]] {
-				s.pos++
+			// Locals keep the hot loop in registers.
+			buf, i := s.buf, s.pos
+			for i < len(buf) && !structural[buf[i]] {
+				i++
 			}
+			s.pos = i
 			if s.pos >= len(s.buf) {
 				if !s.more() {
 					return nil, s.errAt("")

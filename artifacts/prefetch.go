@@ -1,0 +1,93 @@
+package artifacts
+
+import (
+	"io"
+	"sync"
+)
+
+// prefetchReader reads ahead in its own goroutine, so that the copy from the
+// kernel overlaps the scan of the previous chunk: on a 2-core machine the
+// manifest pass is the critical path, and this takes the read syscalls off it.
+// Close must be called to stop the goroutine.
+type prefetchReader struct {
+	chunks chan []byte
+	free   chan []byte
+	stop   chan struct{}
+	once   sync.Once
+	cur    []byte // unread part of the chunk being consumed
+	buf    []byte // the chunk cur belongs to, to recycle
+	err    error
+	errc   chan error
+}
+
+const (
+	prefetchChunk = 1 << 20
+	prefetchDepth = 3
+)
+
+func newPrefetchReader(r io.Reader) *prefetchReader {
+	p := &prefetchReader{
+		chunks: make(chan []byte, prefetchDepth),
+		free:   make(chan []byte, prefetchDepth+2),
+		stop:   make(chan struct{}),
+		errc:   make(chan error, 1),
+	}
+	for range prefetchDepth + 2 {
+		p.free <- make([]byte, prefetchChunk)
+	}
+	go p.loop(r)
+	return p
+}
+
+func (p *prefetchReader) loop(r io.Reader) {
+	defer close(p.chunks)
+	for {
+		var b []byte
+		select {
+		case b = <-p.free:
+		case <-p.stop:
+			return
+		}
+		n, err := io.ReadFull(r, b[:cap(b)])
+		if n > 0 {
+			select {
+			case p.chunks <- b[:n]:
+			case <-p.stop:
+				return
+			}
+		}
+		if err != nil {
+			if err == io.ErrUnexpectedEOF {
+				err = io.EOF
+			}
+			p.errc <- err
+			return
+		}
+	}
+}
+
+func (p *prefetchReader) Read(b []byte) (int, error) {
+	for len(p.cur) == 0 {
+		if p.err != nil {
+			return 0, p.err
+		}
+		if p.buf != nil {
+			p.free <- p.buf[:cap(p.buf)]
+			p.buf = nil
+		}
+		c, ok := <-p.chunks
+		if !ok {
+			p.err = <-p.errc
+			return 0, p.err
+		}
+		p.cur, p.buf = c, c
+	}
+	n := copy(b, p.cur)
+	p.cur = p.cur[n:]
+	return n, nil
+}
+
+// Close stops the read-ahead goroutine.
+func (p *prefetchReader) Close() {
+	p.once.Do(func() { close(p.stop) })
+}
