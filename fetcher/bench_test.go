@@ -3,6 +3,7 @@ package fetcher
 import (
 	"bufio"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -66,16 +67,20 @@ func benchRun(n int, manifest, runResults string) fakebolt.Run {
 	return run
 }
 
-// heapPeak runs fn while sampling the heap every 2ms and returns the peak
-// of live and not-yet-collected heap objects.
-func heapPeak(fn func()) uint64 {
+// heapPeak runs fn while sampling the heap every 2ms. It returns the peak of
+// all heap objects (garbage not yet collected included: it depends on the
+// GC's pacing) and the peak live heap as marked by each GC cycle during fn
+// (what the program really holds).
+func heapPeak(fn func()) (all, live uint64) {
 	runtime.GC()
-	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	var peak uint64
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/gc/heap/live:bytes"}, {Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(sample)
+	startCycles := sample[2].Value.Uint64()
 	read := func() {
 		metrics.Read(sample)
-		if v := sample[0].Value.Uint64(); v > peak {
-			peak = v
+		all = max(all, sample[0].Value.Uint64())
+		if sample[2].Value.Uint64() > startCycles {
+			live = max(live, sample[1].Value.Uint64())
 		}
 	}
 	stop := make(chan struct{})
@@ -97,8 +102,9 @@ func heapPeak(fn func()) uint64 {
 	fn()
 	close(stop)
 	wg.Wait()
+	runtime.GC() // mark what fn left live, for a fn that never triggered a GC
 	read()
-	return peak
+	return all, live
 }
 
 // freshStore opens an empty archive under parent, removed by the returned
@@ -181,7 +187,7 @@ func BenchmarkFollow(b *testing.B) {
 	follow := func(b *testing.B, concurrency int) time.Duration {
 		b.SetBytes(8 * mBytes)
 		var total time.Duration
-		var peak uint64
+		var peak, live uint64
 		var streamed int
 		for i := 0; i < b.N; i++ {
 			b.StopTimer()
@@ -189,11 +195,11 @@ func BenchmarkFollow(b *testing.B) {
 			b.StartTimer()
 			start := time.Now()
 			var rep *Report
-			p := heapPeak(func() {
+			all, l := heapPeak(func() {
 				rep = fetch(b, payload, Options{Client: c, Archive: st, Concurrency: concurrency})
 			})
 			total += time.Since(start)
-			peak = max(peak, p)
+			peak, live = max(peak, all), max(live, l)
 			b.StopTimer()
 			if !rep.Summary.Complete || rep.Summary.Analyses != 8 {
 				b.Fatalf("incomplete follow-up: %+v", rep.Errors)
@@ -203,6 +209,7 @@ func BenchmarkFollow(b *testing.B) {
 			b.StartTimer()
 		}
 		b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+		b.ReportMetric(float64(live)/(1<<20), "peak-live-MB")
 		b.ReportMetric(float64(streamed)/float64(b.N), "streamed-analyses")
 		return total / time.Duration(b.N)
 	}
@@ -223,8 +230,10 @@ func BenchmarkFollow(b *testing.B) {
 }
 
 // BenchmarkFollowMemory checks that memory stays flat as artifacts grow:
-// one command whose manifest is 10, 30 and 90 MB, no latency. Compare
-// peak-heap-MB across the sizes:
+// one command whose manifest is 10, 30, 90 and 270 MB, no latency, with the
+// analysis (whose graph of node ids grows with the project) and without it
+// (the download and archive path alone). Compare peak-live-MB across the
+// sizes:
 //
 //	go test ./fetcher -run '^$' -bench FollowMemory -benchtime 2x
 func BenchmarkFollowMemory(b *testing.B) {
@@ -232,29 +241,41 @@ func BenchmarkFollowMemory(b *testing.B) {
 		name  string
 		nodes int
 	}{{"10MB", nodesFor30MB / 3}, {"30MB", nodesFor30MB}, {"90MB", nodesFor30MB * 3}, {"270MB", nodesFor30MB * 9}} {
-		b.Run(size.name, func(b *testing.B) {
-			tmp := b.TempDir()
-			manifest, runResults, mBytes := genPair(b, tmp, size.nodes)
-			run := benchRun(1, manifest, runResults)
-			srv := startFake(b, fakebolt.Options{}, run)
-			payload := payloadOf(b, srv, run.ID)
-			c := newClient(b)
-			b.SetBytes(mBytes)
-			var peak uint64
-			for i := 0; i < b.N; i++ {
-				b.StopTimer()
-				st, done := freshStore(b, tmp)
-				b.StartTimer()
-				var rep *Report
-				peak = max(peak, heapPeak(func() { rep = fetch(b, payload, Options{Client: c, Archive: st}) }))
-				b.StopTimer()
-				if !rep.Summary.Complete {
-					b.Fatalf("incomplete: %+v", rep.Errors)
-				}
-				done()
-				b.StartTimer()
+		for _, analyse := range []bool{true, false} {
+			name := size.name
+			if !analyse {
+				name += "-archive-only"
 			}
-			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
-		})
+			b.Run(name, func(b *testing.B) {
+				tmp := b.TempDir()
+				manifest, runResults, mBytes := genPair(b, tmp, size.nodes)
+				run := benchRun(1, manifest, runResults)
+				srv := startFake(b, fakebolt.Options{}, run)
+				payload := payloadOf(b, srv, run.ID)
+				c := newClient(b)
+				b.SetBytes(mBytes)
+				var peak, live uint64
+				for i := 0; i < b.N; i++ {
+					b.StopTimer()
+					st, done := freshStore(b, tmp)
+					b.StartTimer()
+					var rep *Report
+					opts := Options{Client: c, Archive: st}
+					if !analyse {
+						opts.Analyzer = func(context.Context, io.Reader, io.Reader) (Analysis, error) { return nil, nil }
+					}
+					all, l := heapPeak(func() { rep = fetch(b, payload, opts) })
+					peak, live = max(peak, all), max(live, l)
+					b.StopTimer()
+					if !rep.Summary.Complete {
+						b.Fatalf("incomplete: %+v", rep.Errors)
+					}
+					done()
+					b.StartTimer()
+				}
+				b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
+				b.ReportMetric(float64(live)/(1<<20), "peak-live-MB")
+			})
+		}
 	}
 }

@@ -303,6 +303,8 @@ func (r *runner) execute(ctx context.Context) {
 			go func() {
 				defer close(cs.streamDone)
 				cs.streamAn, cs.streamErr = r.opts.Analyzer(ctx, cs.mTee, cs.rTee)
+				cs.mTee.detach()
+				cs.rTee.detach()
 			}()
 		}
 	}

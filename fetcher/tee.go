@@ -29,8 +29,9 @@ type streamTee struct {
 	cond   sync.Cond
 	chunks []chunk
 	queued int
-	wrote  bool
-	closed bool
+	wrote    bool
+	detached bool // the reader is gone: writes are counted, not kept
+	closed   bool
 	err    error // nil: clean end (io.EOF after the chunks); else errAbandoned
 }
 
@@ -55,6 +56,10 @@ func (t *streamTee) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.closed || len(p) == 0 {
+		return len(p), nil
+	}
+	if t.detached {
+		t.wrote = true
 		return len(p), nil
 	}
 	if t.budget.Add(-int64(len(p))) < 0 {
@@ -132,6 +137,20 @@ func (t *streamTee) finish(clean bool) {
 	}
 	t.closed = true
 	t.cond.Broadcast()
+}
+
+// detach tells the stream its reader has returned (the analysis ended, maybe
+// early on an error about the bytes it read): later bytes are no longer
+// kept, and the stream can still end cleanly.
+func (t *streamTee) detach() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.detached = true
+	t.budget.Add(int64(t.queued))
+	for _, c := range t.chunks {
+		chunkPool.Put(c.buf)
+	}
+	t.chunks, t.queued = nil, 0
 }
 
 // complete reports whether the stream ended cleanly.

@@ -59,6 +59,17 @@ func TestStreamTee(t *testing.T) {
 			t.Fatalf("err %v, want abandoned", err)
 		}
 	})
+	t.Run("detached reader", func(t *testing.T) {
+		b := budget()
+		tee := newStreamTee(b)
+		tee.Write([]byte("abc"))
+		tee.detach()
+		tee.Write(bytes.Repeat([]byte("x"), 2*teeBudget)) // not kept, no abandon
+		tee.finish(true)
+		if !tee.complete() || b.Load() != teeBudget {
+			t.Fatalf("complete %v, budget %d", tee.complete(), b.Load())
+		}
+	})
 	t.Run("nil tee", func(t *testing.T) {
 		var tee *streamTee
 		tee.attemptFailed()
