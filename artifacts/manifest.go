@@ -110,10 +110,14 @@ const (
 	entryParentMap                  // a parent_map entry
 )
 
+// batchEntry is one member handed to the graph builder: its name and, for a
+// node, the raw values of the members in nodeMembers (for a parent_map
+// entry, vals[0] is the array of parents). Spans index the batch arena;
+// {0, 0} means absent.
 type batchEntry struct {
-	kind               entryKind
-	nameStart, nameEnd int32 // unquoted member name, in arena
-	valStart, valEnd   int32 // raw value, in arena
+	kind entryKind
+	name [2]int32
+	vals [len(nodeMembers)][2]int32
 }
 
 type batch struct {
@@ -137,6 +141,7 @@ type manifestReader struct {
 	out      chan *batch
 	free     chan *batch
 	valBuf   []byte
+	found    [len(nodeMembers)]int
 }
 
 // readManifest streams manifest.json, keeping the graph and the details of
@@ -196,22 +201,29 @@ func readManifest(ctx context.Context, r io.Reader, file string, opts Options, s
 }
 
 // queue appends an entry to the current batch, handing the batch over when
-// it is full. A value too big for a batch gets a batch of its own.
-func (mr *manifestReader) queue(kind entryKind, name, val []byte) {
-	if len(name)+len(val) > math.MaxInt32/2 {
-		val = nil // offsets are int32; no real node comes near this
+// it is full.
+func (mr *manifestReader) queue(kind entryKind, name []byte, vals [len(nodeMembers)][]byte) {
+	n := len(name)
+	for _, v := range vals {
+		n += len(v)
+	}
+	if n > math.MaxInt32/2 {
+		return // offsets are int32; no real node comes near this
 	}
 	b := mr.cur
-	if len(b.arena) > 0 && len(b.arena)+len(name)+len(val) > batchBytes {
+	if len(b.arena) > 0 && len(b.arena)+n > batchBytes {
 		mr.flush()
 		b = mr.cur
 	}
-	e := batchEntry{kind: kind, nameStart: int32(len(b.arena))}
-	b.arena = append(b.arena, name...)
-	e.nameEnd = int32(len(b.arena))
-	e.valStart = e.nameEnd
-	b.arena = append(b.arena, val...)
-	e.valEnd = int32(len(b.arena))
+	span := func(v []byte) [2]int32 {
+		start := int32(len(b.arena))
+		b.arena = append(b.arena, v...)
+		return [2]int32{start, int32(len(b.arena))}
+	}
+	e := batchEntry{kind: kind, name: span(name)}
+	for i, v := range vals {
+		e.vals[i] = span(v)
+	}
 	b.entries = append(b.entries, e)
 }
 
@@ -328,24 +340,37 @@ func (mr *manifestReader) members(kind entryKind) error {
 			}
 			name = id
 		}
-		v, err := sk.value(true)
-		if err != nil {
-			return err
-		}
-		switch {
-		case kind == entryParentMap:
-			mr.queue(kind, name, v)
-		case len(v) > 0 && v[0] == '{':
-			if mr.validate && !jsontext.Value(v).IsValid(decoderOptions...) {
-				return &ParseError{Offset: sk.offset() - int64(len(v)), Err: fmt.Errorf("%w: node %s is not valid JSON", ErrNotJSON, name)}
-			}
-			if err := mr.readNode(name, v); err != nil {
+		var vals [len(nodeMembers)][]byte
+		if kind == entryParentMap {
+			v, err := sk.value(true)
+			if err != nil {
 				return err
 			}
-			mr.queue(kind, name, v)
-		default:
+			vals[0] = v
+			mr.queue(kind, name, vals)
+		} else {
+			v, err := sk.scan(true, &mr.found)
+			if err != nil {
+				return err
+			}
+			if len(v) > 0 && v[0] == '{' {
+				if mr.validate && !jsontext.Value(v).IsValid(decoderOptions...) {
+					return &ParseError{Offset: sk.offset() - int64(len(v)), Err: fmt.Errorf("%w: node %s is not valid JSON", ErrNotJSON, name)}
+				}
+				if err := mr.readNode(name, v); err != nil {
+					return err
+				}
+				for k, off := range mr.found {
+					if off >= 0 && off < len(v) {
+						i := skipWS(v, off)
+						if end := valueEnd(v, i); end > i {
+							vals[k] = v[i:end]
+						}
+					}
+				}
+			}
 			// A node that is not an object still exists, without edges.
-			mr.queue(kind, name, nil)
+			mr.queue(kind, name, vals)
 		}
 		more, err := sk.next('}')
 		if err != nil {
@@ -432,16 +457,15 @@ type graphBuilder struct {
 
 func (b *graphBuilder) add(bt *batch) {
 	for _, e := range bt.entries {
-		name := bt.arena[e.nameStart:e.nameEnd]
-		val := bt.arena[e.valStart:e.valEnd]
-		idx := b.g.intern(name)
+		at := func(sp [2]int32) []byte { return bt.arena[sp[0]:sp[1]] }
+		idx := b.g.intern(at(e.name))
 		if e.kind == entryParentMap {
-			b.g.pmap[idx] = b.ids(val)
+			b.g.pmap[idx] = b.ids(at(e.vals[0]))
 			b.g.inPmap[idx] = true
 			continue
 		}
 		b.g.defined[idx] = true
-		b.node(idx, val)
+		b.node(idx, at(e.vals[0]), at(e.vals[1]), at(e.vals[2]))
 	}
 }
 
@@ -457,33 +481,24 @@ func (b *graphBuilder) ids(v []byte) []int32 {
 	return append([]int32(nil), deps...)
 }
 
-// node records a node's edges (depends_on.nodes, attached_node, a unit
-// test's model), picked from its raw bytes by a byte-level walk.
-func (b *graphBuilder) node(idx int32, v []byte) {
+// node records a node's edges from the raw values of its depends_on,
+// attached_node and (unit tests) model members.
+func (b *graphBuilder) node(idx int32, dependsOn, attached, model []byte) {
 	g := b.g
-	b.model = b.model[:0]
-	rawMembers(v, func(name, val []byte) {
-		switch string(name) {
-		case "depends_on":
-			rawMembers(val, func(name, val []byte) {
-				if string(name) == "nodes" {
-					g.deps[idx] = b.ids(val)
-				}
-			})
-		case "attached_node":
-			if s, ok := rawUnquote(val, b.scratch); ok && len(s) > 0 {
-				g.attached[idx] = g.intern(s)
+	if len(dependsOn) > 0 {
+		rawMembers(dependsOn, func(name, val []byte) {
+			if string(name) == "nodes" {
+				g.deps[idx] = b.ids(val)
 			}
-		case "model":
-			if g.kinds[idx] == kindUnitTest {
-				if s, ok := rawUnquote(val, b.scratch); ok {
-					b.model = append(b.model, s...)
-				}
-			}
+		})
+	}
+	if s, ok := rawUnquote(attached, b.scratch); ok && len(s) > 0 {
+		g.attached[idx] = g.intern(s)
+	}
+	if g.kinds[idx] == kindUnitTest && g.attached[idx] < 0 {
+		if s, ok := rawUnquote(model, b.scratch); ok && len(s) > 0 {
+			g.attached[idx] = g.unitTestModel(g.deps[idx], string(s))
 		}
-	})
-	if len(b.model) > 0 && g.attached[idx] < 0 {
-		g.attached[idx] = g.unitTestModel(g.deps[idx], string(b.model))
 	}
 }
 

@@ -210,39 +210,46 @@ func readResult(dec *jsontext.Decoder) (*result, error) {
 		skip, fail, warn       bool
 		scratch                []byte
 	)
+	// boring is true once a flat status says the result is not reported:
+	// its other fields are then skipped unread.
+	boring := false
 	for dec.PeekKind() != '}' {
 		name, err := readName(dec, scratch)
 		if err != nil {
 			return nil, err
 		}
 		switch string(name) {
-		case "unique_id":
-			res.UniqueID, err = looseString(dec)
+		case "unique_id", "message", "failures", "execution_time", "compiled_code", "compiled_sql", "relation_name":
+			if boring {
+				err = dec.SkipValue()
+				break
+			}
+			switch string(name) {
+			case "unique_id":
+				res.UniqueID, err = looseString(dec)
+			case "message":
+				res.Message, err = looseString(dec)
+			case "failures":
+				res.Failures, res.FailuresText, err = looseFailures(dec)
+			case "execution_time":
+				res.ExecutionTime, err = looseFloat(dec)
+			case "relation_name":
+				res.RelationName, err = looseString(dec)
+			default:
+				res.CompiledCode, err = looseString(dec)
+			}
 		case "status":
 			statusSeen = true
 			k := dec.PeekKind()
-			res.Status, err = looseString(dec)
+			res.Status, err = readStatus(dec)
 			flatStatus = k == '"'
+			boring = flatStatus && classOf(res.Status) == classNone
 			if k == '0' && res.Failures == nil {
 				// dbt ≤0.18 tests: status is the number of failing rows.
 				if n, perr := strconv.ParseInt(res.Status, 10, 64); perr == nil {
 					res.Failures = &n
 				}
 			}
-		case "message":
-			res.Message, err = looseString(dec)
-		case "failures":
-			res.Failures, res.FailuresText, err = looseFailures(dec)
-		case "execution_time":
-			res.ExecutionTime, err = looseFloat(dec)
-		case "compiled_code", "compiled_sql":
-			if statusSeen && flatStatus && classOf(res.Status) == classNone {
-				err = dec.SkipValue()
-			} else {
-				res.CompiledCode, err = looseString(dec)
-			}
-		case "relation_name":
-			res.RelationName, err = looseString(dec)
 		case "node":
 			var v jsontext.Value
 			if v, err = dec.ReadValue(); err == nil && v.Kind() == '{' {
@@ -302,6 +309,32 @@ func readResult(dec *jsontext.Decoder) (*result, error) {
 		res.Status = ""
 	}
 	return &res, nil
+}
+
+// readStatus reads a status without allocating for the common ones.
+func readStatus(dec *jsontext.Decoder) (string, error) {
+	if dec.PeekKind() != '"' {
+		return looseString(dec)
+	}
+	v, err := dec.ReadValue()
+	if err != nil {
+		return "", err
+	}
+	switch string(v) {
+	case `"success"`:
+		return "success", nil
+	case `"pass"`:
+		return "pass", nil
+	case `"error"`:
+		return "error", nil
+	case `"fail"`:
+		return "fail", nil
+	case `"warn"`:
+		return "warn", nil
+	case `"skipped"`:
+		return "skipped", nil
+	}
+	return looseValueString(v), nil
 }
 
 // looseBool reads true, a non-zero number or a non-empty string as true.

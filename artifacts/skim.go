@@ -216,6 +216,35 @@ var structural = [256]bool{'"': true, '{': true, '}': true, '[': true, ']': true
 // valid until the next read; without, the bytes are dropped as they are
 // passed and nil is returned.
 func (s *skimmer) value(keep bool) ([]byte, error) {
+	return s.scan(keep, nil)
+}
+
+// nodeMembers are the members of a manifest node the graph needs; scan
+// finds them in the same pass that finds the node's end.
+var nodeMembers = [...]string{"depends_on", "attached_node", "model"}
+
+// memberIndex returns the index in nodeMembers of name, or -1.
+func memberIndex(name []byte) int {
+	switch len(name) {
+	case 10, 13, 5:
+		for i, m := range nodeMembers {
+			if string(name) == m {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// scan is value; when found is not nil and the value is an object, it also
+// records in found[k] the offset, relative to the value's start, of the
+// value of member nodeMembers[k] (or -1 when absent).
+func (s *skimmer) scan(keep bool, found *[len(nodeMembers)]int) ([]byte, error) {
+	if found != nil {
+		for i := range found {
+			found[i] = -1
+		}
+	}
 	c, err := s.peek()
 	if err == io.EOF {
 		return nil, s.errAt("a value")
@@ -254,6 +283,17 @@ func (s *skimmer) value(keep bool) ([]byte, error) {
 				end, err := s.stringEnd()
 				if err != nil {
 					return nil, err
+				}
+				if found != nil && depth == 1 {
+					if k := memberIndex(s.buf[s.pos+1 : end-1]); k >= 0 {
+						// A member name if a colon follows. peek may read
+						// more; the value is held, so offsets stay valid.
+						s.pos = end
+						if c, err := s.peek(); err == nil && c == ':' {
+							found[k] = int(s.offset() + 1 - start)
+						}
+						continue
+					}
 				}
 				s.pos = end
 				continue
