@@ -24,15 +24,15 @@ const teeBudget = 16 << 20
 // lags so far that the Fetch's shared budget (teeBudget) runs out, the
 // stream is abandoned.
 type streamTee struct {
-	budget *atomic.Int64 // bytes still free, shared by the Fetch's streams
-	mu     sync.Mutex
-	cond   sync.Cond
-	chunks []chunk
-	queued int
+	budget   *atomic.Int64 // bytes still free, shared by the Fetch's streams
+	mu       sync.Mutex
+	cond     sync.Cond
+	chunks   []chunk
+	queued   int
 	wrote    bool
 	detached bool // the reader is gone: writes are counted, not kept
 	closed   bool
-	err    error // nil: clean end (io.EOF after the chunks); else errAbandoned
+	err      error // nil: clean end (io.EOF after the chunks); else errAbandoned
 }
 
 // chunk is a pooled buffer and the part of it not read yet.
