@@ -173,6 +173,7 @@ type cmdState struct {
 
 	// A streamed analysis reads the pair while it downloads.
 	mTee, rTee *streamTee
+	streamOnce sync.Once
 	streamDone chan struct{}
 	streamAn   Analysis
 	streamErr  error
@@ -296,19 +297,6 @@ func (r *runner) execute(ctx context.Context) {
 	var g errgroup.Group
 	g.SetLimit(r.opts.Concurrency)
 	for _, cs := range r.cmds {
-		if cs.streamDone != nil {
-			// Not a task: it only reads what the downloads hand it, and
-			// ends when both streams end (every path of artifactTask ends
-			// its stream).
-			go func() {
-				defer close(cs.streamDone)
-				cs.streamAn, cs.streamErr = r.opts.Analyzer(ctx, cs.mTee, cs.rTee)
-				cs.mTee.detach()
-				cs.rTee.detach()
-			}()
-		}
-	}
-	for _, cs := range r.cmds {
 		if !cs.writeRecord {
 			continue
 		}
@@ -365,6 +353,22 @@ func (r *runner) logsTask(ctx context.Context, cs *cmdState) {
 	cs.mu.Unlock()
 }
 
+// startStream starts the command's streamed analysis, once, when the first
+// of its pair starts downloading: a command waiting for a slot holds no
+// analysis buffers. It is not a task: it only reads what the downloads hand
+// it, and ends when both streams end (every path of artifactTask ends its
+// stream).
+func (r *runner) startStream(ctx context.Context, cs *cmdState) {
+	cs.streamOnce.Do(func() {
+		go func() {
+			defer close(cs.streamDone)
+			cs.streamAn, cs.streamErr = r.opts.Analyzer(ctx, cs.mTee, cs.rTee)
+			cs.mTee.detach()
+			cs.rTee.detach()
+		}()
+	})
+}
+
 // artifactTask archives one artifact: from the archive itself when it is
 // already there complete, else by asking its URL and downloading it, asking
 // again (at most MaxURLRefreshes times) when the URL has expired. The
@@ -410,6 +414,9 @@ func (r *runner) artifactTask(ctx context.Context, cs *cmdState, slot int) {
 			return
 		}
 	}
+	if tee != nil {
+		r.startStream(ctx, cs)
+	}
 	task := r.opts.Progress.Task(cs.rep.ID + " " + a.Path)
 	for refresh := 0; ; refresh++ {
 		u, err := r.api.resourceURL(ctx, res.ResourceQuery, res.ID)
@@ -449,6 +456,9 @@ func (r *runner) analyze(ctx context.Context, cs *cmdState) {
 	fail := func(err error) {
 		cs.addErr(r.log, ItemError{Stage: "analysis", Kind: "analysis", Message: err.Error()})
 	}
+	// No stream started (both files were already archived, or refused):
+	// nothing to wait for.
+	cs.streamOnce.Do(func() { close(cs.streamDone) })
 	<-cs.streamDone
 	if m.Location == "" || rr.Location == "" {
 		return // their errors are already reported
