@@ -10,26 +10,51 @@
 // # Streaming
 //
 // Manifests of large projects run to hundreds of megabytes, so neither file
-// is ever held whole nor decoded into a generic map. Both are read at once,
-// in two goroutines, as a stream of JSON tokens
-// (github.com/go-json-experiment/json/jsontext). Of the manifest only the
-// graph is kept for every node (its parents and the node a test is attached
-// to, as small integers); macros, docs, sources, child_map and the like are
-// skipped without being decoded. Full detail is decoded only for the nodes
-// the analysis reports.
+// is ever held whole nor decoded into a generic map, and both are read at
+// once:
 //
-// The manifest pass cannot know which nodes will be reported until
-// run_results has been read. run_results is much smaller and usually
-// finishes first, publishing the reported ids as it goes. Until it does, the
-// manifest pass keeps the raw bytes of each node it meets, up to
-// [Options.MaxPendingBytes]; past that budget it waits for run_results. Memory
-// therefore stays bounded whatever the order in which the files arrive.
+//   - run_results is read with jsontext token streaming. Results whose status
+//     is not reported are skipped past as soon as their status is known.
+//   - the manifest, the critical path, is a pipeline of three goroutines: a
+//     read-ahead, a skimmer that finds where each value begins and ends
+//     (string and bracket matching, without decoding or validating), and a
+//     graph builder. Of every node the skimmer passes on only its id and the
+//     raw values of depends_on, attached_node and (unit tests) model, found
+//     in the same pass; the builder interns ids into small integers.
+//     parent_map feeds the builder too; macros, docs, sources, child_map and
+//     the like are skipped without being kept.
+//   - full detail is decoded, with jsontext, only for the nodes the analysis
+//     reports. Options.Validate also checks every other node (slower).
+//
+// The manifest pass cannot know which nodes are reported until run_results
+// has been read. run_results is much smaller and usually finishes first,
+// publishing reported ids as it goes. Nodes met before that are noted as
+// offsets when the manifest is a file that can be read again (12 bytes
+// each), or else kept as raw bytes up to [Options.MaxPendingBytes], past
+// which the pass waits for run_results. Memory therefore stays bounded
+// whatever the order in which the files arrive.
 //
 // # Shapes
 //
 // Every dbt version from before 0.19 (results embedding their node, no
-// schema header) to 1.x (manifest v1–v12, run_results v1–v6) and dbt Fusion
-// is read the same way: by the fields present, never by the header, because
-// headers of real files are sometimes edited by hand. Unknown fields are
-// skipped and unknown statuses are kept as they are.
+// schema header) through 1.x (manifest v1–v12, run_results v1–v6) to dbt
+// Fusion is read the same way: by the fields present, never by the header,
+// because headers of real files are sometimes edited by hand. Unknown fields
+// are skipped and unknown statuses are kept as they are.
+//
+// # Causes of skips
+//
+// A skipped node's caused_by lists the failing nodes (error, fail, runtime
+// error, partial success) whose failure explains the skip, from parent_map
+// when present, else depends_on.nodes:
+//
+//   - a failing model, seed, snapshot or hook blocks everything downstream;
+//   - a failing test blocks everything downstream of the non-test children
+//     of the node it tests (attached_node, else its parents), so not that
+//     node's other tests;
+//   - a failing unit test blocks the model it tests and everything
+//     downstream (dbt build skips the model).
+//
+// An empty caused_by is a legitimate answer: dbt Fusion skips reused nodes
+// without any failure.
 package artifacts

@@ -452,7 +452,6 @@ type graphBuilder struct {
 	g       *graph
 	depBuf  []int32
 	scratch []byte
-	model   []byte
 }
 
 func (b *graphBuilder) add(bt *batch) {
