@@ -132,6 +132,11 @@ func openChecked(path string, limit int64) (*os.File, error) {
 // Analyze reads the two artifacts in parallel, streaming, and returns the
 // analysis. Errors are *ParseError naming the file and the byte offset; when
 // both files are bad, both errors are joined.
+//
+// Both readers are read at once, so the caller must be able to feed them at
+// once: a manifest reader that cannot be read again at an offset (a pipe,
+// not a file) holds at most opts.MaxPendingBytes of nodes while run_results
+// has not been read to its end, and then waits for it.
 func Analyze(ctx context.Context, manifest, runResultsR io.Reader, opts Options) (*Analysis, error) {
 	opts = opts.withDefaults()
 	set := newReportedSet()
