@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"strings"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -42,7 +43,25 @@ type graph struct {
 	hasPmap  bool
 }
 
-func newGraph() *graph { return &graph{index: map[string]int32{}} }
+// newGraph sizes the graph for about hint nodes, which saves the rehashing
+// of a growing map on big manifests.
+func newGraph(hint int) *graph {
+	hint = min(max(hint, 0), 1<<20)
+	return &graph{
+		index:    make(map[string]int32, hint),
+		ids:      make([]string, 0, hint),
+		kinds:    make([]uint8, 0, hint),
+		defined:  make([]bool, 0, hint),
+		deps:     make([][]int32, 0, hint),
+		pmap:     make([][]int32, 0, hint),
+		inPmap:   make([]bool, 0, hint),
+		attached: make([]int32, 0, hint),
+	}
+}
+
+// bytesPerNode is a low estimate of a manifest's size per node, to size the
+// graph from the file size.
+const bytesPerNode = 2500
 
 // intern returns the integer of id, adding it when new. id may be a
 // transient slice: it is copied only when added.
@@ -147,7 +166,13 @@ type manifestReader struct {
 // readManifest streams manifest.json, keeping the graph and the details of
 // nodes that set says are reported.
 func readManifest(ctx context.Context, r io.Reader, file string, opts Options, set *reportedSet) (*manifestData, error) {
-	m := &manifestData{g: newGraph(), details: map[string]*detail{}}
+	hint := 0
+	if f, ok := r.(interface{ Stat() (os.FileInfo, error) }); ok {
+		if fi, err := f.Stat(); err == nil {
+			hint = int(fi.Size() / bytesPerNode)
+		}
+	}
+	m := &manifestData{g: newGraph(hint), details: map[string]*detail{}}
 	// Where the stream starts in the file, taken before read-ahead moves it.
 	if ra, ok := r.(io.ReaderAt); ok {
 		if sk, ok := r.(io.Seeker); ok {
@@ -451,6 +476,7 @@ func (g *graph) unitTestModel(deps []int32, model string) int32 {
 type graphBuilder struct {
 	g       *graph
 	depBuf  []int32
+	slab    []int32
 	scratch []byte
 }
 
@@ -477,7 +503,16 @@ func (b *graphBuilder) ids(v []byte) []int32 {
 		}
 	})
 	b.depBuf = deps
-	return append([]int32(nil), deps...)
+	if len(deps) == 0 {
+		return nil
+	}
+	// Carve the lists out of a slab: one allocation per many nodes.
+	if len(deps) > cap(b.slab)-len(b.slab) {
+		b.slab = make([]int32, 0, max(1<<14, len(deps)))
+	}
+	n := len(b.slab)
+	b.slab = append(b.slab, deps...)
+	return b.slab[n : n+len(deps) : n+len(deps)]
 }
 
 // node records a node's edges from the raw values of its depends_on,
