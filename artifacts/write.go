@@ -217,22 +217,15 @@ func (a *Analysis) WriteMarkdown(w io.Writer) error {
 // fences inside it.
 func capMessage(msg string) string {
 	msg = strings.TrimSpace(strings.ReplaceAll(msg, "```", "'''"))
-	lines := strings.Split(msg, "\n")
-	cut := false
-	if len(lines) > mdMaxMessageLine {
-		lines = append(lines[:mdMaxMessageLine], fmt.Sprintf("... and %d more lines", len(lines)-mdMaxMessageLine))
-		cut = true
+	if lines := strings.Split(msg, "\n"); len(lines) > mdMaxMessageLine {
+		msg = strings.Join(lines[:mdMaxMessageLine], "\n") + fmt.Sprintf("\n... and %d more lines", len(lines)-mdMaxMessageLine)
 	}
-	msg = strings.Join(lines, "\n")
 	if len(msg) > mdMaxMessageLen {
-		// Cut on a rune boundary.
 		n := mdMaxMessageLen
-		for n > 0 && msg[n]&0xC0 == 0x80 {
+		for n > 0 && msg[n]&0xC0 == 0x80 { // cut on a rune boundary
 			n--
 		}
 		msg = msg[:n] + "\n... (message cut)"
-	} else if cut {
-		return msg
 	}
 	return msg
 }
