@@ -35,10 +35,10 @@ type streamTee struct {
 	err      error // nil: clean end (io.EOF after the chunks); else errAbandoned
 }
 
-// chunk is a pooled buffer and the part of it not read yet.
+// chunk is a pooled buffer: bytes [r, w) are queued.
 type chunk struct {
 	buf  *[]byte
-	data []byte
+	r, w int
 }
 
 // chunkPool recycles the tee's buffers: a 30 MB artifact would otherwise
@@ -67,10 +67,15 @@ func (t *streamTee) Write(p []byte) (int, error) {
 		t.abandonLocked()
 		return len(p), nil
 	}
+	// Fill the last buffer before taking a new one: network reads are often
+	// a few KB, and a buffer per read would cost far more than the budget.
 	for rest := p; len(rest) > 0; {
-		buf := chunkPool.Get().(*[]byte)
-		n := copy((*buf)[:cap(*buf)], rest)
-		t.chunks = append(t.chunks, chunk{buf: buf, data: (*buf)[:n]})
+		if len(t.chunks) == 0 || t.chunks[len(t.chunks)-1].w == len(*t.chunks[len(t.chunks)-1].buf) {
+			t.chunks = append(t.chunks, chunk{buf: chunkPool.Get().(*[]byte)})
+		}
+		c := &t.chunks[len(t.chunks)-1]
+		n := copy((*c.buf)[c.w:], rest)
+		c.w += n
 		rest = rest[n:]
 	}
 	t.queued += len(p)
@@ -84,23 +89,26 @@ func (t *streamTee) Write(p []byte) (int, error) {
 func (t *streamTee) Read(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for len(t.chunks) == 0 && !t.closed {
+	for t.queued == 0 && !t.closed {
 		t.cond.Wait()
 	}
 	if t.err != nil {
 		return 0, t.err
 	}
-	if len(t.chunks) == 0 {
+	if t.queued == 0 {
 		return 0, io.EOF
 	}
 	c := &t.chunks[0]
-	n := copy(p, c.data)
-	if n == len(c.data) {
-		chunkPool.Put(c.buf)
-		t.chunks[0] = chunk{}
-		t.chunks = t.chunks[1:]
-	} else {
-		c.data = c.data[n:]
+	n := copy(p, (*c.buf)[c.r:c.w])
+	c.r += n
+	if c.r == c.w {
+		if len(t.chunks) == 1 {
+			c.r, c.w = 0, 0 // the writer's buffer: reuse it from the start
+		} else {
+			chunkPool.Put(c.buf)
+			t.chunks[0] = chunk{}
+			t.chunks = t.chunks[1:]
+		}
 	}
 	t.queued -= n
 	t.budget.Add(int64(n))

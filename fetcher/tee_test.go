@@ -27,6 +27,25 @@ func TestStreamTee(t *testing.T) {
 			t.Fatalf("read %q, complete %v", got, tee.complete())
 		}
 	})
+	t.Run("small writes, concurrent reader", func(t *testing.T) {
+		b := budget()
+		tee := newStreamTee(b)
+		var want bytes.Buffer
+		done := make(chan []byte)
+		go func() { got, _ := io.ReadAll(tee); done <- got }()
+		for i := range 20000 {
+			p := bytes.Repeat([]byte{byte(i)}, i%700+1)
+			want.Write(p)
+			tee.Write(p)
+		}
+		tee.finish(true)
+		if got := <-done; !bytes.Equal(got, want.Bytes()) || !tee.complete() {
+			t.Fatalf("read %d bytes, wrote %d; complete %v", len(got), want.Len(), tee.complete())
+		}
+		if b.Load() != teeBudget {
+			t.Errorf("budget %d after the stream, want %d back", b.Load(), teeBudget)
+		}
+	})
 	t.Run("failed attempt abandons", func(t *testing.T) {
 		tee := newStreamTee(budget())
 		tee.Write([]byte("part"))
