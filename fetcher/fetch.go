@@ -111,7 +111,6 @@ func FetchPayload(ctx context.Context, p *Payload, opts Options) (*Report, error
 	if _, err := archive.WriteFile(ctx, r.store, folder+"/payload.json", p.Raw); err != nil {
 		r.runErr(ItemError{Stage: "archive", Kind: KindArchive, Message: "payload.json: " + err.Error()})
 	}
-	r.teeBudget.Store(teeBudget)
 	r.plan(ctx, p.Commands)
 	r.log.Info("fetching", "api_host", rep.Run.APIHost, "commands", len(r.cmds), "tasks", r.tasks, "concurrency", opts.Concurrency)
 	r.execute(ctx)
@@ -151,7 +150,6 @@ type runner struct {
 	tasks      int
 	downloaded atomic.Int64
 	streamed   atomic.Int64 // analyses done while downloading
-	teeBudget  atomic.Int64 // see streamTee
 
 	mu   sync.Mutex
 	errs []ItemError // run-level
@@ -285,7 +283,7 @@ func (r *runner) plan(ctx context.Context, cmds []Command) {
 		}
 		if cs.manifest >= 0 && cs.results >= 0 {
 			cs.analysisWait.Store(2)
-			cs.mTee, cs.rTee = newStreamTee(&r.teeBudget), newStreamTee(&r.teeBudget)
+			cs.mTee, cs.rTee = newStreamTee(), newStreamTee()
 			cs.streamDone = make(chan struct{})
 		}
 	}
@@ -296,17 +294,31 @@ func (r *runner) plan(ctx context.Context, cmds []Command) {
 func (r *runner) execute(ctx context.Context) {
 	var g errgroup.Group
 	g.SetLimit(r.opts.Concurrency)
+	// Tasks start in the order they are given to the group. Artifacts go
+	// first (they are the long chains), and a command's run_results before
+	// its manifest: a streamed analysis may hold the manifest's download
+	// until run_results is read, so run_results must already be running
+	// (see streamTee).
 	for _, cs := range r.cmds {
 		if !cs.writeRecord {
 			continue
 		}
-		if cs.fetchLogs {
-			g.Go(func() error { r.logsTask(ctx, cs); return nil })
+		order := make([]int, 0, len(cs.resourcePlan))
+		if cs.results >= 0 {
+			order = append(order, cs.results)
 		}
 		for slot, planned := range cs.resourcePlan {
-			if planned {
-				g.Go(func() error { r.artifactTask(ctx, cs, slot); return nil })
+			if planned && slot != cs.results {
+				order = append(order, slot)
 			}
+		}
+		for _, slot := range order {
+			g.Go(func() error { r.artifactTask(ctx, cs, slot); return nil })
+		}
+	}
+	for _, cs := range r.cmds {
+		if cs.writeRecord && cs.fetchLogs {
+			g.Go(func() error { r.logsTask(ctx, cs); return nil })
 		}
 	}
 	_ = g.Wait()

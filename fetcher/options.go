@@ -85,7 +85,12 @@ type Options struct {
 	backoff func(int) time.Duration
 }
 
-// Analyzer analyses a manifest.json and run_results.json pair.
+// Analyzer analyses a manifest.json and run_results.json pair. Fetch may
+// call it while both files are still downloading, with readers that follow
+// the downloads: it must read the two concurrently (as artifacts.Analyze
+// does), or a download may wait on it for up to 20s before Fetch gives up
+// streaming and calls it again on the archived files. It must not keep the
+// readers after it returns.
 type Analyzer func(ctx context.Context, manifest, runResults io.Reader) (Analysis, error)
 
 // Analysis is an analysis result as Fetch embeds it in the report: it

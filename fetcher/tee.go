@@ -4,27 +4,38 @@ import (
 	"errors"
 	"io"
 	"sync"
-	"sync/atomic"
+	"time"
 )
 
 // errAbandoned ends a streamed analysis that could not see the artifact
 // whole and in order (a failed attempt, an artifact already archived, or an
-// analysis lagging too far behind). The analysis is then run again from the
+// analysis stalled too long). The analysis is then run again from the
 // archived files.
 var errAbandoned = errors.New("streamed analysis abandoned: analysing the archived file instead")
 
-// teeBudget bounds the bytes all the streams of one Fetch hold for lagging
-// analyses together, so memory does not grow with the number of commands
-// or the size of artifacts.
-const teeBudget = 16 << 20
+// Bounds of one stream.
+const (
+	// teeLimit is the most bytes a stream holds for its analysis; past it
+	// the download waits for the analysis (backpressure), so memory does
+	// not grow with the artifact.
+	teeLimit = 4 << 20
+	// teeStall is the longest a download waits for its analysis before the
+	// stream is abandoned: the safety valve that keeps a stuck analysis
+	// from ever holding a download.
+	teeStall = 20 * time.Second
+)
 
 // streamTee hands a download's bytes to the command's analysis while the
 // download runs, so the analysis ends moments after the last byte instead of
-// starting then. It never blocks or fails the download: when the analysis
-// lags so far that the Fetch's shared budget (teeBudget) runs out, the
-// stream is abandoned.
+// starting then. When the analysis lags by teeLimit bytes the download waits
+// for it.
+//
+// That wait cannot deadlock: an analysis reads run_results and the manifest
+// in parallel and only ever waits for run_results, whose task Fetch starts
+// before the manifest's (see execute) and which is never held back by the
+// manifest. Anything else (the analysis returned, the stream failed, a stall
+// longer than teeStall) ends the wait at once.
 type streamTee struct {
-	budget   *atomic.Int64 // bytes still free, shared by the Fetch's streams
 	mu       sync.Mutex
 	cond     sync.Cond
 	chunks   []chunk
@@ -33,6 +44,7 @@ type streamTee struct {
 	detached bool // the reader is gone: writes are counted, not kept
 	closed   bool
 	err      error // nil: clean end (io.EOF after the chunks); else errAbandoned
+	stall    time.Duration
 }
 
 // chunk is a pooled buffer: bytes [r, w) are queued.
@@ -45,30 +57,46 @@ type chunk struct {
 // leave 30 MB of garbage per stream.
 var chunkPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
-func newStreamTee(budget *atomic.Int64) *streamTee {
-	t := &streamTee{budget: budget}
+func newStreamTee() *streamTee {
+	t := &streamTee{stall: teeStall}
 	t.cond.L = &t.mu
 	return t
 }
 
-// Write queues a copy of p for the reader. It always reports success.
+// Write queues a copy of p for the reader, waiting while the queue is full.
+// It always reports success: the stream is the analysis's business, never
+// the download's.
 func (t *streamTee) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.closed || len(p) == 0 {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if !t.closed && !t.detached && t.queued > 0 && t.queued+len(p) > teeLimit {
+		stalled := false
+		timer := time.AfterFunc(t.stall, func() {
+			t.mu.Lock()
+			stalled = true
+			t.cond.Broadcast()
+			t.mu.Unlock()
+		})
+		for !t.closed && !t.detached && !stalled && t.queued > 0 && t.queued+len(p) > teeLimit {
+			t.cond.Wait()
+		}
+		timer.Stop()
+		if stalled {
+			t.abandonLocked()
+		}
+	}
+	if t.closed {
 		return len(p), nil
 	}
+	t.wrote = true
 	if t.detached {
-		t.wrote = true
-		return len(p), nil
-	}
-	if t.budget.Add(-int64(len(p))) < 0 {
-		t.budget.Add(int64(len(p)))
-		t.abandonLocked()
 		return len(p), nil
 	}
 	// Fill the last buffer before taking a new one: network reads are often
-	// a few KB, and a buffer per read would cost far more than the budget.
+	// a few KB, and a buffer per read would cost far more than the limit.
 	for rest := p; len(rest) > 0; {
 		if len(t.chunks) == 0 || t.chunks[len(t.chunks)-1].w == len(*t.chunks[len(t.chunks)-1].buf) {
 			t.chunks = append(t.chunks, chunk{buf: chunkPool.Get().(*[]byte)})
@@ -79,7 +107,6 @@ func (t *streamTee) Write(p []byte) (int, error) {
 		rest = rest[n:]
 	}
 	t.queued += len(p)
-	t.wrote = true
 	t.cond.Broadcast()
 	return len(p), nil
 }
@@ -111,7 +138,7 @@ func (t *streamTee) Read(p []byte) (int, error) {
 		}
 	}
 	t.queued -= n
-	t.budget.Add(int64(n))
+	t.cond.Broadcast()
 	return n, nil
 }
 
@@ -149,16 +176,13 @@ func (t *streamTee) finish(clean bool) {
 
 // detach tells the stream its reader has returned (the analysis ended, maybe
 // early on an error about the bytes it read): later bytes are no longer
-// kept, and the stream can still end cleanly.
+// kept or waited for, and the stream can still end cleanly.
 func (t *streamTee) detach() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.detached = true
-	t.budget.Add(int64(t.queued))
-	for _, c := range t.chunks {
-		chunkPool.Put(c.buf)
-	}
-	t.chunks, t.queued = nil, 0
+	t.releaseLocked()
+	t.cond.Broadcast()
 }
 
 // complete reports whether the stream ended cleanly.
@@ -173,10 +197,13 @@ func (t *streamTee) complete() bool {
 
 func (t *streamTee) abandonLocked() {
 	t.closed, t.err = true, errAbandoned
-	t.budget.Add(int64(t.queued))
+	t.releaseLocked()
+	t.cond.Broadcast()
+}
+
+func (t *streamTee) releaseLocked() {
 	for _, c := range t.chunks {
 		chunkPool.Put(c.buf)
 	}
 	t.chunks, t.queued = nil, 0
-	t.cond.Broadcast()
 }

@@ -4,20 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"sync/atomic"
 	"testing"
+	"time"
 )
-
-func budget() *atomic.Int64 {
-	b := new(atomic.Int64)
-	b.Store(teeBudget)
-	return b
-}
 
 func TestStreamTee(t *testing.T) {
 	t.Parallel()
 	t.Run("clean", func(t *testing.T) {
-		tee := newStreamTee(budget())
+		tee := newStreamTee()
 		done := make(chan []byte)
 		go func() { b, _ := io.ReadAll(tee); done <- b }()
 		tee.Write([]byte("hello "))
@@ -27,13 +21,12 @@ func TestStreamTee(t *testing.T) {
 			t.Fatalf("read %q, complete %v", got, tee.complete())
 		}
 	})
-	t.Run("small writes, concurrent reader", func(t *testing.T) {
-		b := budget()
-		tee := newStreamTee(b)
+	t.Run("small writes, concurrent reader, backpressure", func(t *testing.T) {
+		tee := newStreamTee()
 		var want bytes.Buffer
 		done := make(chan []byte)
 		go func() { got, _ := io.ReadAll(tee); done <- got }()
-		for i := range 20000 {
+		for i := range 40000 { // about 14 MB: more than teeLimit
 			p := bytes.Repeat([]byte{byte(i)}, i%700+1)
 			want.Write(p)
 			tee.Write(p)
@@ -42,12 +35,9 @@ func TestStreamTee(t *testing.T) {
 		if got := <-done; !bytes.Equal(got, want.Bytes()) || !tee.complete() {
 			t.Fatalf("read %d bytes, wrote %d; complete %v", len(got), want.Len(), tee.complete())
 		}
-		if b.Load() != teeBudget {
-			t.Errorf("budget %d after the stream, want %d back", b.Load(), teeBudget)
-		}
 	})
 	t.Run("failed attempt abandons", func(t *testing.T) {
-		tee := newStreamTee(budget())
+		tee := newStreamTee()
 		tee.Write([]byte("part"))
 		tee.attemptFailed()
 		tee.Write([]byte("whole")) // the retry: swallowed
@@ -57,7 +47,7 @@ func TestStreamTee(t *testing.T) {
 		}
 	})
 	t.Run("failure before any byte keeps the stream", func(t *testing.T) {
-		tee := newStreamTee(budget())
+		tee := newStreamTee()
 		tee.attemptFailed() // e.g. an expired URL
 		tee.Write([]byte("x"))
 		tee.finish(true)
@@ -65,10 +55,11 @@ func TestStreamTee(t *testing.T) {
 			t.Fatalf("%q %v", b, err)
 		}
 	})
-	t.Run("lagging reader never blocks the writer", func(t *testing.T) {
-		tee := newStreamTee(budget())
+	t.Run("a stalled reader is abandoned", func(t *testing.T) {
+		tee := newStreamTee()
+		tee.stall = 20 * time.Millisecond
 		chunk := bytes.Repeat([]byte("x"), 1<<20)
-		for range 2 * teeBudget >> 20 {
+		for range 2 * teeLimit >> 20 { // nobody reads
 			if n, err := tee.Write(chunk); n != len(chunk) || err != nil {
 				t.Fatal(n, err)
 			}
@@ -78,15 +69,19 @@ func TestStreamTee(t *testing.T) {
 			t.Fatalf("err %v, want abandoned", err)
 		}
 	})
-	t.Run("detached reader", func(t *testing.T) {
-		b := budget()
-		tee := newStreamTee(b)
-		tee.Write([]byte("abc"))
-		tee.detach()
-		tee.Write(bytes.Repeat([]byte("x"), 2*teeBudget)) // not kept, no abandon
+	t.Run("detached reader releases the writer", func(t *testing.T) {
+		tee := newStreamTee()
+		chunk := bytes.Repeat([]byte("x"), 1<<20)
+		go func() {
+			time.Sleep(10 * time.Millisecond)
+			tee.detach()
+		}()
+		for range 2 * teeLimit >> 20 { // blocks until detach
+			tee.Write(chunk)
+		}
 		tee.finish(true)
-		if !tee.complete() || b.Load() != teeBudget {
-			t.Fatalf("complete %v, budget %d", tee.complete(), b.Load())
+		if !tee.complete() {
+			t.Fatal("a detached stream that ended cleanly is not complete")
 		}
 	})
 	t.Run("nil tee", func(t *testing.T) {
