@@ -264,48 +264,8 @@ func (s *skimmer) scan(keep bool, found *[len(nodeMembers)]int) ([]byte, error) 
 		}
 		s.pos = end
 	case c == '{' || c == '[':
-		depth := 0
-		for {
-			// Locals keep the hot loop in registers.
-			buf, i := s.buf, s.pos
-			for i < len(buf) && !structural[buf[i]] {
-				i++
-			}
-			s.pos = i
-			if s.pos >= len(s.buf) {
-				if !s.more() {
-					return nil, s.errAt("")
-				}
-				continue
-			}
-			switch s.buf[s.pos] {
-			case '"':
-				end, err := s.stringEnd()
-				if err != nil {
-					return nil, err
-				}
-				if found != nil && depth == 1 {
-					if k := memberIndex(s.buf[s.pos+1 : end-1]); k >= 0 {
-						// A member name if a colon follows. peek may read
-						// more; the value is held, so offsets stay valid.
-						s.pos = end
-						if c, err := s.peek(); err == nil && c == ':' {
-							found[k] = int(s.offset() + 1 - start)
-						}
-						continue
-					}
-				}
-				s.pos = end
-				continue
-			case '{', '[':
-				depth++
-			default:
-				depth--
-			}
-			s.pos++
-			if depth == 0 {
-				break
-			}
+		if err := s.container(start, found); err != nil {
+			return nil, err
 		}
 	case c == '-' || c == 't' || c == 'f' || c == 'n' || (c >= '0' && c <= '9'):
 		s.literalEnd()
@@ -316,6 +276,85 @@ func (s *skimmer) scan(keep bool, found *[len(nodeMembers)]int) ([]byte, error) 
 		return nil, nil
 	}
 	return s.buf[int(start-s.base):s.pos], nil
+}
+
+// container advances past the object or array at s.pos. It is the hot loop
+// of the manifest pass, so it works on locals and handles strings inline,
+// leaving the loop only to read more input or to look at a member name at
+// depth 1 (when found is not nil).
+func (s *skimmer) container(start int64, found *[len(nodeMembers)]int) error {
+	depth := 0
+	for {
+		buf, i := s.buf, s.pos
+		for i < len(buf) {
+			c := buf[i]
+			if !structural[c] {
+				i++
+				continue
+			}
+			if c != '"' {
+				i++
+				if c == '{' || c == '[' {
+					depth++
+					continue
+				}
+				if depth--; depth == 0 {
+					s.pos = i
+					return nil
+				}
+				continue
+			}
+			// A string: find its closing quote, short strings by a plain
+			// loop, long ones by IndexByte.
+			j, complete := i+1, false
+			for {
+				k := j
+				for k < len(buf) && k < j+16 && buf[k] != '"' {
+					k++
+				}
+				if k == j+16 && k < len(buf) {
+					if x := bytes.IndexByte(buf[k:], '"'); x >= 0 {
+						k += x
+					} else {
+						k = len(buf)
+					}
+				}
+				if k >= len(buf) {
+					break // need more input
+				}
+				n := 0
+				for b := k - 1; b > i && buf[b] == '\\'; b-- {
+					n++
+				}
+				if n%2 == 0 {
+					j, complete = k, true
+					break
+				}
+				j = k + 1
+			}
+			if !complete {
+				break // refill, then rescan this string from its start
+			}
+			if found != nil && depth == 1 {
+				if k := memberIndex(buf[i+1 : j]); k >= 0 {
+					// A member name if a colon follows. peek may read more;
+					// the value is held, so offsets stay valid.
+					s.pos = j + 1
+					if c, err := s.peek(); err == nil && c == ':' {
+						found[k] = int(s.offset() + 1 - start)
+					}
+					buf, i = s.buf, s.pos
+					continue
+				}
+			}
+			i = j + 1
+		}
+		s.pos = i
+		if !s.more() {
+			s.pos = len(s.buf)
+			return s.errAt("")
+		}
+	}
 }
 
 // literalEnd advances past a number, true, false or null.
