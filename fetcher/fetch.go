@@ -60,7 +60,7 @@ func FetchPayload(ctx context.Context, p *Payload, opts Options) (*Report, error
 	rep := &Report{
 		Event: "bolt.run.completed",
 		Run: RunInfo{
-			ID: p.RunID, UUID: p.UUID, Status: p.Status, ScheduleName: p.ScheduleName,
+			ID: ID(p.RunID), UUID: p.UUID, Status: p.Status, ScheduleName: p.ScheduleName,
 			Workspace: p.Workspace, RunURL: p.RunURL,
 			Start: normalizeTime(p.Start), End: normalizeTime(p.End),
 		},
@@ -185,7 +185,7 @@ type cmdState struct {
 // commandRecord is command.json: what Fetch archived for one command,
 // so that a re-run can tell what is already complete.
 type commandRecord struct {
-	ID         string           `json:"id"`
+	ID         ID               `json:"id"`
 	Command    string           `json:"command"`
 	Status     string           `json:"status"`
 	ReturnCode *int             `json:"return_code"`
@@ -217,7 +217,7 @@ func (r *runner) plan(ctx context.Context, cmds []Command) {
 	for _, c := range cmds {
 		cs := &cmdState{c: c, manifest: -1, results: -1}
 		cs.rep = CommandReport{
-			ID: c.RawID, Command: c.Command, Status: c.Status, ReturnCode: c.ReturnCode,
+			ID: ID(c.RawID), Command: c.Command, Status: c.Status, ReturnCode: c.ReturnCode,
 			Start: normalizeTime(c.Start), End: normalizeTime(c.End),
 			Artifacts: []ArtifactReport{}, Errors: []ItemError{},
 		}
@@ -247,12 +247,12 @@ func (r *runner) plan(ctx context.Context, cmds []Command) {
 				continue
 			}
 			slot := len(cs.rep.Artifacts)
-			a := ArtifactReport{ResourceID: res.RawID, Path: clean}
+			a := ArtifactReport{ResourceID: ID(res.RawID), Path: clean}
 			cs.rep.Artifacts = append(cs.rep.Artifacts, a)
 			cs.resourceIdx = append(cs.resourceIdx, i)
 			fail := func(kind, msg string) {
 				cs.rep.Artifacts[slot].Error = &msg
-				cs.addErr(r.log, ItemError{ResourceID: res.RawID, Path: res.Path, Stage: "payload", Kind: kind, Message: msg})
+				cs.addErr(r.log, ItemError{ResourceID: ID(res.RawID), Path: res.Path, Stage: "payload", Kind: kind, Message: msg})
 				cs.resourcePlan = append(cs.resourcePlan, false)
 			}
 			switch {
@@ -411,10 +411,10 @@ func (r *runner) artifactTask(ctx context.Context, cs *cmdState, slot int) {
 	fail := func(stage string, err error) {
 		msg := err.Error()
 		a.Error = &msg
-		cs.addErr(r.log, ItemError{ResourceID: res.RawID, Path: a.Path, Stage: stage, Kind: kindOf(err), Message: msg})
+		cs.addErr(r.log, ItemError{ResourceID: ID(res.RawID), Path: a.Path, Stage: stage, Kind: kindOf(err), Message: msg})
 	}
 
-	if prev := cs.prev.artifact(res.RawID, a.Path); prev != nil && prev.Location == key &&
+	if prev := cs.prev.artifact(ID(res.RawID), a.Path); prev != nil && prev.Location == key &&
 		r.verify(ctx, key, &LogFile{Bytes: prev.Bytes, SHA256: prev.SHA256}) {
 		a.Location, a.Bytes, a.SHA256, a.Reused = key, prev.Bytes, prev.SHA256, true
 		return
@@ -429,7 +429,7 @@ func (r *runner) artifactTask(ctx context.Context, cs *cmdState, slot int) {
 	if tee != nil {
 		r.startStream(ctx, cs)
 	}
-	task := r.opts.Progress.Task(cs.rep.ID + " " + a.Path)
+	task := r.opts.Progress.Task(string(cs.rep.ID) + " " + a.Path)
 	for refresh := 0; ; refresh++ {
 		u, err := r.api.resourceURL(ctx, res.ResourceQuery, res.ID)
 		if err != nil {
@@ -547,7 +547,7 @@ func (rec *commandRecord) logs() *Logs {
 	return rec.Logs
 }
 
-func (rec *commandRecord) artifact(resourceID, p string) *ArtifactReport {
+func (rec *commandRecord) artifact(resourceID ID, p string) *ArtifactReport {
 	if rec == nil {
 		return nil
 	}

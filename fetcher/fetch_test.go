@@ -255,7 +255,7 @@ func TestFetchGuardRefusal(t *testing.T) {
 	}
 	kinds := map[string]string{}
 	for _, e := range rep.Errors {
-		kinds[e.CommandID+" "+e.Stage] = e.Kind
+		kinds[string(e.CommandID)+" "+e.Stage] = e.Kind
 	}
 	want := map[string]string{"193439 api_query": KindQueryRefused, "193441 resource_query": KindQueryRefused}
 	if diff := cmp.Diff(want, kinds); diff != "" {

@@ -2,6 +2,7 @@ package fetcher
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"strings"
@@ -188,4 +189,18 @@ func FuzzParsePayload(f *testing.F) {
 			t.Fatalf("RunFolder = %q", f)
 		}
 	})
+}
+
+func TestIDJSON(t *testing.T) {
+	t.Parallel()
+	for id, want := range map[ID]string{"193442": `193442`, "-1": `-1`, "abc": `"abc"`, "": `""`, "007": `"007"`, "+5": `"+5"`, "12.0": `"12.0"`, "99999999999999999999": `"99999999999999999999"`} {
+		b, err := json.Marshal(id)
+		if err != nil || string(b) != want {
+			t.Errorf("Marshal(%q) = %s, %v; want %s", id, b, err, want)
+		}
+		var back ID
+		if err := json.Unmarshal(b, &back); err != nil || back != id {
+			t.Errorf("Unmarshal(%s) = %q, %v", b, back, err)
+		}
+	}
 }

@@ -22,7 +22,7 @@ func (rep *Report) WriteJSON(w io.Writer) error {
 func (rep *Report) WriteText(w io.Writer) error {
 	ew := &errWriter{w: w}
 	r := rep.Run
-	ew.printf("Bolt run %s (%s) in %s: %s\n", orDash(r.ID), orDash(r.ScheduleName), orDash(workspaceName(r.Workspace)), orDash(r.Status))
+	ew.printf("Bolt run %s (%s) in %s: %s\n", orDash(string(r.ID)), orDash(r.ScheduleName), orDash(workspaceName(r.Workspace)), orDash(r.Status))
 	if r.RunURL != "" {
 		ew.printf("  %s\n", r.RunURL)
 	}
@@ -32,7 +32,7 @@ func (rep *Report) WriteText(w io.Writer) error {
 	}
 	ew.printf("Archive: %s/%s\n", rep.Archive.Location, rep.Archive.Folder)
 	for _, c := range rep.Commands {
-		ew.printf("\n== %s  %s  [%s%s]\n", orDash(c.ID), c.Command, orDash(c.Status), rcText(c.ReturnCode))
+		ew.printf("\n== %s  %s  [%s%s]\n", orDash(string(c.ID)), c.Command, orDash(c.Status), rcText(c.ReturnCode))
 		if dir := c.folder(); dir != "" {
 			ew.printf("   in %s/\n", dir)
 		}
@@ -78,7 +78,7 @@ func (rep *Report) WriteText(w io.Writer) error {
 func (rep *Report) WriteMarkdown(w io.Writer) error {
 	ew := &errWriter{w: w}
 	r := rep.Run
-	title := fmt.Sprintf("Bolt run %s", orDash(r.ID))
+	title := fmt.Sprintf("Bolt run %s", orDash(string(r.ID)))
 	if r.RunURL != "" {
 		title = fmt.Sprintf("[%s](%s)", title, r.RunURL)
 	}
@@ -144,12 +144,12 @@ func (c CommandReport) folder() string {
 func (e ItemError) text() string {
 	var where []string
 	if e.CommandID != "" {
-		where = append(where, "command "+e.CommandID)
+		where = append(where, "command "+string(e.CommandID))
 	}
 	if e.Path != "" {
 		where = append(where, e.Path)
 	} else if e.ResourceID != "" {
-		where = append(where, "resource "+e.ResourceID)
+		where = append(where, "resource "+string(e.ResourceID))
 	}
 	loc := strings.Join(where, " ")
 	if loc != "" {

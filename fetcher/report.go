@@ -2,8 +2,10 @@ package fetcher
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io/fs"
+	"strconv"
 
 	"github.com/boltfetch/boltfetch/archive"
 	"github.com/boltfetch/boltfetch/client"
@@ -30,7 +32,7 @@ type Report struct {
 
 // RunInfo describes the Bolt run, from the payload.
 type RunInfo struct {
-	ID           string    `json:"id"`
+	ID           ID        `json:"id"`
 	UUID         string    `json:"uuid"`
 	Status       string    `json:"status"`
 	ScheduleName string    `json:"schedule_name"`
@@ -53,7 +55,7 @@ type ArchiveInfo struct {
 
 // CommandReport is one command's outcome.
 type CommandReport struct {
-	ID         string           `json:"id"`
+	ID         ID               `json:"id"`
 	Command    string           `json:"command"`
 	Status     string           `json:"status"`
 	ReturnCode *int             `json:"return_code"`
@@ -84,7 +86,7 @@ type LogFile struct {
 
 // ArtifactReport is one selected artifact of a command.
 type ArtifactReport struct {
-	ResourceID string `json:"resource_id"`
+	ResourceID ID `json:"resource_id"`
 	// Path is the resource path from the payload, cleaned.
 	Path string `json:"path"`
 	// Location is the archived file, relative to the archive's root; empty
@@ -103,8 +105,8 @@ type ArtifactReport struct {
 
 // ItemError is one failure, located.
 type ItemError struct {
-	CommandID  string `json:"command_id,omitempty"`
-	ResourceID string `json:"resource_id,omitempty"`
+	CommandID  ID     `json:"command_id,omitempty"`
+	ResourceID ID     `json:"resource_id,omitempty"`
 	Path       string `json:"path,omitempty"`
 	// Stage is where it failed: api_query, command_logs, resource_query,
 	// download, archive, analysis, payload.
@@ -137,6 +139,34 @@ type Summary struct {
 	NodesSkipped     int   `json:"nodes_skipped"`
 	Errors           int   `json:"errors"`
 	DurationMS       int64 `json:"duration_ms"`
+}
+
+// ID is a run, command or resource id as the payload gave it. It marshals
+// as a JSON number when it is an integer (as Paradime sends them) and as a
+// string otherwise, and reads either.
+type ID string
+
+// MarshalJSON implements json.Marshaler.
+func (id ID) MarshalJSON() ([]byte, error) {
+	if n, err := strconv.ParseInt(string(id), 10, 64); err == nil && strconv.FormatInt(n, 10) == string(id) {
+		return []byte(id), nil
+	}
+	return json.Marshal(string(id))
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (id *ID) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*id = ID(s)
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return err
+	}
+	*id = ID(n.String())
+	return nil
 }
 
 // Kinds that are not download kinds.
