@@ -403,3 +403,35 @@ func TestFetchLogsFallback(t *testing.T) {
 		t.Errorf("%d boltCommandLogs pages, want 3", n)
 	}
 }
+
+// TestFetchOddPayload: duplicate and unusable ids, and a missing
+// resource_query, fail their own item only.
+func TestFetchOddPayload(t *testing.T) {
+	t.Parallel()
+	run := demodata.Run()
+	srv := startFake(t, fakebolt.Options{}, run)
+	p := string(payloadOf(t, srv, run.ID))
+	p = strings.Replace(p, `"id": 193439`, `"id": 193440`, 1) // git clone now duplicates dbt deps
+	p = strings.Replace(p, `"id": 1205731`, `"id": "not-a-number"`, 1)
+	p = strings.Replace(p, `"resource_query": "query BoltResourceUrl {\n boltResourceUrl(resourceId: 1205761) {\n ok\n url\n }\n}"`, `"resource_query": ""`, 1)
+	st, _ := newStore(t)
+	rep := fetch(t, []byte(p), fastOpts(newClient(t), st))
+	got := map[string]string{}
+	for _, e := range rep.Errors {
+		got[string(e.CommandID)+" "+string(e.ResourceID)+" "+e.Stage] = e.Kind
+	}
+	want := map[string]string{
+		// The first command now claims 193440 but its api_query asks for
+		// 193439: the guard refuses it. The real 193440 is then a duplicate.
+		"193440  api_query":             KindQueryRefused,
+		"193440  payload":               KindBadPayload,
+		"193441 not-a-number payload":   KindBadPayload,
+		"193442 1205761 resource_query": KindQueryRefused,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("errors (-want +got):\n%s", diff)
+	}
+	if s := rep.Summary; s.ArtifactsArchived != 2 || s.LogsArchived != 4 {
+		t.Errorf("siblings not fetched: %+v", s)
+	}
+}
