@@ -81,6 +81,13 @@ func newRootCmd(io *iostreams) *cobra.Command {
 func run(args []string, io *iostreams) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first Ctrl-C cancels the work, which then ends cleanly (no
+	// half-written file, a report of what was done); a second one kills
+	// the process at once.
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	root := newRootCmd(io)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
