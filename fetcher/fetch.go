@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"path"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -227,11 +228,11 @@ func (r *runner) plan(ctx context.Context, cmds []Command) {
 		case c.ID <= 0:
 			cs.addErr(r.log, ItemError{Stage: "payload", Kind: KindBadPayload, Message: fmt.Sprintf("command id %q is not a positive integer: nothing can be asked about it", c.RawID)})
 			continue
-		case seen[idName]:
+		case seen[strings.ToLower(idName)]:
 			cs.addErr(r.log, ItemError{Stage: "payload", Kind: KindBadPayload, Message: fmt.Sprintf("command id %q appears twice in the payload: only the first is fetched", c.RawID)})
 			continue
 		}
-		seen[idName] = true
+		seen[strings.ToLower(idName)] = true
 		cs.dir = r.folder + "/commands/" + idName
 		cs.writeRecord = true
 		cs.prev = r.readRecord(ctx, cs.dir)
@@ -260,14 +261,15 @@ func (r *runner) plan(ctx context.Context, cmds []Command) {
 				cs.rep.Artifacts[slot].Path = res.Path
 				fail(KindPathRefused, perr.Error())
 				continue
-			case paths[clean]:
+			case paths[strings.ToLower(clean)]:
 				fail(KindPathRefused, fmt.Sprintf("resource path %q is already taken in this command's folder", clean))
 				continue
 			case res.ID <= 0:
 				fail(KindBadPayload, fmt.Sprintf("resource id %q is not a positive integer", res.RawID))
 				continue
 			}
-			paths[clean] = true
+			// Case-insensitive: on macOS and Windows these are one file.
+			paths[strings.ToLower(clean)] = true
 			cs.resourcePlan = append(cs.resourcePlan, true)
 			r.tasks++
 			switch path.Base(clean) {

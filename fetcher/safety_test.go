@@ -20,7 +20,7 @@ func TestFetchPathTraversal(t *testing.T) {
 	bad := []string{
 		"../../../escape.json", "target/../../escape.json", "/etc/escape.json", `C:\escape.json`,
 		`..\..\escape.json`, "target/CON", "target/a:b.json", "target/x.json.", "//host/share/x",
-		"stdout.log", "command.json", "linked/manifest.json",
+		"stdout.log", "Command.json", "linked/manifest.json",
 	}
 	run := fakebolt.Run{ID: 1, Status: "failed", ScheduleName: "s", Workspace: fakebolt.Workspace{Name: "w"},
 		Commands: []fakebolt.Command{{ID: 10, Command: "dbt build", Status: "failed", ReturnCode: 1, Stdout: "out\n"}}}
@@ -28,7 +28,10 @@ func TestFetchPathTraversal(t *testing.T) {
 		run.Commands[0].Resources = append(run.Commands[0].Resources, fakebolt.Resource{ID: int64(100 + i), Path: p, Data: []byte("evil")})
 	}
 	good := fakebolt.Resource{ID: 999, Path: "target/manifest.json", Data: demodata.File("build-failed.manifest.json")}
-	run.Commands[0].Resources = append(run.Commands[0].Resources, good)
+	// The same file as good on macOS and Windows: refused as a duplicate.
+	twin := fakebolt.Resource{ID: 1000, Path: "TARGET/Manifest.json", Data: []byte("twin")}
+	run.Commands[0].Resources = append(run.Commands[0].Resources, good, twin)
+	bad = append(bad, twin.Path)
 	srv := startFake(t, fakebolt.Options{}, run)
 
 	st, dir := newStore(t)
@@ -58,7 +61,7 @@ func TestFetchPathTraversal(t *testing.T) {
 		}
 	}
 	c := rep.Commands[0]
-	last := c.Artifacts[len(c.Artifacts)-1]
+	last := c.Artifacts[len(c.Artifacts)-2]
 	if last.Error != nil || last.Bytes != int64(len(good.Data)) {
 		t.Errorf("the good artifact was not fetched: %+v", last)
 	}
