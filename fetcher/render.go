@@ -67,7 +67,7 @@ func (rep *Report) WriteText(w io.Writer) error {
 		ew.printf("Everything was fetched.\n")
 		return ew.err
 	}
-	ew.printf("%d follow-up errors:\n", len(rep.Errors))
+	ew.printf("%s:\n", plural(len(rep.Errors), "follow-up error"))
 	for _, e := range rep.Errors {
 		ew.printf("  - %s\n", e.text())
 	}
@@ -257,4 +257,12 @@ func (in *indent) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// plural says "1 follow-up error" or "2 follow-up errors".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -148,7 +148,11 @@ func finish(out io.Writer, format string, rep *fetcher.Report) error {
 		return withCode(exitPartial, fmt.Errorf("write the report: %w", err))
 	}
 	if !rep.Summary.Complete {
-		return withCode(exitPartial, fmt.Errorf("%d follow-up errors (listed in the report, %s/%s/report.json)", len(rep.Errors), rep.Archive.Location, rep.Archive.Folder))
+		n := fmt.Sprintf("%d follow-up errors", len(rep.Errors))
+		if len(rep.Errors) == 1 {
+			n = "1 follow-up error"
+		}
+		return withCode(exitPartial, fmt.Errorf("%s (listed in the report, %s/%s/report.json)", n, rep.Archive.Location, rep.Archive.Folder))
 	}
 	return nil
 }

@@ -154,7 +154,7 @@ func TestFetchExitCodes(t *testing.T) {
 		{"markdown", nil, func(p, h string) []string { return []string{"--format", "markdown", "--allow-host", h, p} }, exitOK, "| command | status |", "", true},
 		{"unknown resource", func(s string) string {
 			return strings.Replace(s, "resourceId: 1205761", "resourceId: 99", 1)
-		}, func(p, h string) []string { return []string{"--allow-host", h, p} }, exitPartial, "follow-up errors", "1 follow-up errors", true},
+		}, func(p, h string) []string { return []string{"--allow-host", h, p} }, exitPartial, "follow-up error", "1 follow-up error (", true},
 		{"resource not on the API", func(s string) string {
 			return strings.ReplaceAll(s, "1205761", "99")
 		}, func(p, h string) []string { return []string{"--allow-host", h, p} }, exitPartial, "not_found", "", true},
