@@ -34,6 +34,14 @@ func BenchmarkAnalyze(b *testing.B) {
 	}
 }
 
+func generatedManifest(b *testing.B, nodes int) []byte {
+	var mb, rb bytes.Buffer
+	if _, err := dbtgen.Write(&mb, &rb, dbtgen.Spec{Nodes: nodes, Seed: 1}); err != nil {
+		b.Fatal(err)
+	}
+	return mb.Bytes()
+}
+
 // BenchmarkRunResults measures the run_results reader alone.
 func BenchmarkRunResults(b *testing.B) {
 	var mb, rb bytes.Buffer

@@ -2,8 +2,10 @@ package artifacts
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
+	"math/bits"
 )
 
 // skimmer is a streaming JSON scanner for the manifest's hot path. It finds
@@ -308,17 +310,7 @@ func (s *skimmer) container(start int64, found *[len(nodeMembers)]int) error {
 			// loop, long ones by IndexByte.
 			j, complete := i+1, false
 			for {
-				k := j
-				for k < len(buf) && k < j+16 && buf[k] != '"' {
-					k++
-				}
-				if k == j+16 && k < len(buf) {
-					if x := bytes.IndexByte(buf[k:], '"'); x >= 0 {
-						k += x
-					} else {
-						k = len(buf)
-					}
-				}
+				k := quoteIndex(buf, j)
 				if k >= len(buf) {
 					break // need more input
 				}
@@ -355,6 +347,38 @@ func (s *skimmer) container(start int64, found *[len(nodeMembers)]int) error {
 			return s.errAt("")
 		}
 	}
+}
+
+// quoteIndex returns the index of the first '"' at or after j in buf, or
+// len(buf). Most strings are short: the first 32 bytes are tested eight at a
+// time with word arithmetic, the rest with IndexByte.
+func quoteIndex(buf []byte, j int) int {
+	const (
+		lo    = 0x0101010101010101
+		hi    = 0x8080808080808080
+		quote = 0x2222222222222222
+	)
+	k := j
+	for ; k+8 <= len(buf) && k < j+32; k += 8 {
+		x := binary.LittleEndian.Uint64(buf[k:]) ^ quote
+		// The lowest flagged byte is the first zero byte of x: the first
+		// quote (flags above it may be false positives, never below).
+		if t := (x - lo) &^ x & hi; t != 0 {
+			return k + bits.TrailingZeros64(t)>>3
+		}
+	}
+	if k < j+32 {
+		for ; k < len(buf); k++ {
+			if buf[k] == '"' {
+				return k
+			}
+		}
+		return k
+	}
+	if x := bytes.IndexByte(buf[k:], '"'); x >= 0 {
+		return k + x
+	}
+	return len(buf)
 }
 
 // literalEnd advances past a number, true, false or null.
