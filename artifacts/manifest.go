@@ -194,7 +194,7 @@ func readManifest(ctx context.Context, r io.Reader, file string, opts Options, s
 		free:     make(chan *batch, batchDepth+2),
 	}
 	for range batchDepth + 2 {
-		mr.free <- &batch{arena: make([]byte, 0, batchBytes)}
+		mr.free <- &batch{} // arenas grow as needed
 	}
 	mr.cur = <-mr.free
 	built := make(chan struct{})

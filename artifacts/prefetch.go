@@ -32,23 +32,38 @@ func newPrefetchReader(r io.Reader) *prefetchReader {
 		stop:   make(chan struct{}),
 		errc:   make(chan error, 1),
 	}
-	for range prefetchDepth + 2 {
-		p.free <- make([]byte, prefetchChunk)
-	}
 	go p.loop(r)
 	return p
 }
 
 func (p *prefetchReader) loop(r io.Reader) {
 	defer close(p.chunks)
+	// Buffers are made as needed, growing from small to prefetchChunk, so a
+	// small file costs a few KB and a big one a few MB.
+	made, size := 0, 16<<10
 	for {
 		var b []byte
-		select {
-		case b = <-p.free:
-		case <-p.stop:
-			return
+		if made < prefetchDepth+2 {
+			select {
+			case b = <-p.free:
+			default:
+				b = make([]byte, size)
+				made++
+			}
+		} else {
+			select {
+			case b = <-p.free:
+			case <-p.stop:
+				return
+			}
+		}
+		if cap(b) < size {
+			b = make([]byte, size)
 		}
 		n, err := io.ReadFull(r, b[:cap(b)])
+		if n == cap(b) && size < prefetchChunk {
+			size *= 2
+		}
 		if n > 0 {
 			select {
 			case p.chunks <- b[:n]:

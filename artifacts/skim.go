@@ -22,14 +22,20 @@ type skimmer struct {
 	mark int64  // file offset of the start of a value being kept, or -1
 	base int64  // file offset of buf[0]
 	name []byte // the last member name read
+	full bool   // the last read filled the window
 	eof  bool
 	rerr error
 }
 
-const skimChunk = 256 << 10
+// The window starts small, so that analysing a small file costs little, and
+// grows to skimChunk reads for big ones.
+const (
+	skimFirst = 16 << 10
+	skimChunk = 256 << 10
+)
 
 func newSkimmer(r io.Reader) *skimmer {
-	return &skimmer{r: r, buf: make([]byte, 0, skimChunk), mark: -1}
+	return &skimmer{r: r, buf: make([]byte, 0, skimFirst), mark: -1}
 }
 
 // offset is the file offset of the next unread byte.
@@ -49,12 +55,15 @@ func (s *skimmer) more() bool {
 			s.base += int64(keep)
 			s.pos -= keep
 		}
-		if cap(s.buf)-len(s.buf) < skimChunk/2 {
-			nb := make([]byte, len(s.buf), 2*cap(s.buf)+skimChunk)
+		// Double the window when it is nearly full (a value being held is
+		// big) or when reads keep filling it (the input is big).
+		if free := cap(s.buf) - len(s.buf); free < 4<<10 || (s.full && cap(s.buf) < skimChunk) {
+			nb := make([]byte, len(s.buf), 2*cap(s.buf))
 			copy(nb, s.buf)
 			s.buf = nb
 		}
 		n, err := s.r.Read(s.buf[len(s.buf):cap(s.buf)])
+		s.full = n == cap(s.buf)-len(s.buf)
 		s.buf = s.buf[:len(s.buf)+n]
 		if err != nil {
 			s.eof = true
