@@ -15,7 +15,7 @@ const (
 	DefaultRequestTimeout = 60 * time.Second
 	DefaultTimeout        = 5 * time.Minute
 	DefaultMaxBodyBytes   = 64 << 20
-	DefaultMaxRetries     = 4
+	DefaultMaxRetries     = 6
 	DefaultRetryWaitMin   = 500 * time.Millisecond
 	DefaultRetryWaitMax   = 15 * time.Second
 	DefaultMaxRetryAfter  = 60 * time.Second

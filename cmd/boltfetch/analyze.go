@@ -14,11 +14,11 @@ type analyzeOptions struct {
 	Manifest, RunResults string
 	Format               string
 	Limits               artifacts.Options
-	MaxManifestMB        int64
-	MaxRunResultsMB      int64
+	MaxManifestSize      string
+	MaxRunResultsSize    string
 }
 
-func newAnalyzeCmd(io *iostreams, runF func() error) *cobra.Command {
+func newAnalyzeCmd(io *iostreams, runF func(*analyzeOptions) error) *cobra.Command {
 	opts := &analyzeOptions{}
 	cmd := &cobra.Command{
 		Use:   "analyze --manifest M --run-results R [--format text|json|markdown]",
@@ -39,13 +39,15 @@ Exit status: 0 when the artifacts were analysed, whatever dbt's outcome;
 			default:
 				return withCode(exitBadInput, fmt.Errorf("--format %q: want text, json or markdown", opts.Format))
 			}
-			if opts.MaxManifestMB < 0 || opts.MaxRunResultsMB < 0 {
-				return withCode(exitBadInput, errors.New("size limits must be positive"))
+			var err error
+			if opts.Limits.MaxManifestBytes, err = parseSize(opts.MaxManifestSize); err != nil {
+				return withCode(exitBadInput, fmt.Errorf("--max-manifest-size: %w", err))
 			}
-			opts.Limits.MaxManifestBytes = opts.MaxManifestMB << 20
-			opts.Limits.MaxRunResultsBytes = opts.MaxRunResultsMB << 20
+			if opts.Limits.MaxRunResultsBytes, err = parseSize(opts.MaxRunResultsSize); err != nil {
+				return withCode(exitBadInput, fmt.Errorf("--max-run-results-size: %w", err))
+			}
 			if runF != nil {
-				return runF()
+				return runF(opts)
 			}
 			return runAnalyze(cmd, io, opts)
 		},
@@ -54,8 +56,8 @@ Exit status: 0 when the artifacts were analysed, whatever dbt's outcome;
 	f.StringVar(&opts.Manifest, "manifest", "", "path of manifest.json")
 	f.StringVar(&opts.RunResults, "run-results", "", "path of run_results.json")
 	f.StringVar(&opts.Format, "format", "text", "output format: text, json or markdown")
-	f.Int64Var(&opts.MaxManifestMB, "max-manifest-mb", artifacts.DefaultMaxManifestBytes>>20, "refuse a manifest larger than this many MiB")
-	f.Int64Var(&opts.MaxRunResultsMB, "max-run-results-mb", artifacts.DefaultMaxRunResultsBytes>>20, "refuse a run_results larger than this many MiB")
+	f.StringVar(&opts.MaxManifestSize, "max-manifest-size", "4GiB", "refuse a manifest larger than this (bytes, or with KB/MB/GB/KiB/MiB/GiB)")
+	f.StringVar(&opts.MaxRunResultsSize, "max-run-results-size", "1GiB", "refuse a run_results larger than this")
 	f.BoolVar(&opts.Limits.Validate, "validate", false, "check that every manifest node is valid JSON (slower)")
 	return cmd
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/boltfetch/boltfetch/artifacts"
 	"os"
 	"path/filepath"
 	"strings"
@@ -89,8 +90,8 @@ func TestAnalyzeBadInput(t *testing.T) {
 		{"empty run_results", []string{"analyze", "--manifest", m, "--run-results", empty}, []string{empty, "at byte 0", "empty"}},
 		{"truncated manifest", []string{"analyze", "--manifest", trunc, "--run-results", r}, []string{trunc, "at byte 1000", "truncated"}},
 		{"swapped files", []string{"analyze", "--manifest", r, "--run-results", m}, []string{"swap the two files"}},
-		{"too large", []string{"analyze", "--manifest", m, "--run-results", r, "--max-manifest-mb", "1"}, []string{"larger than the configured limit"}},
-		{"negative limit", []string{"analyze", "--manifest", m, "--run-results", r, "--max-run-results-mb", "-1"}, []string{"positive"}},
+		{"too large", []string{"analyze", "--manifest", m, "--run-results", r, "--max-manifest-size", "1MiB"}, []string{"larger than the configured limit"}},
+		{"negative limit", []string{"analyze", "--manifest", m, "--run-results", r, "--max-run-results-size", "-1"}, []string{"positive"}},
 	}
 	for _, tt := range tests {
 		code, out, errOut := runCLI(t, tt.args...)
@@ -112,13 +113,32 @@ func TestAnalyzeBadInput(t *testing.T) {
 func TestAnalyzeFlags(t *testing.T) {
 	t.Parallel()
 	var io iostreams
-	called := false
-	cmd := newAnalyzeCmd(&io, func() error { called = true; return nil })
-	cmd.SetArgs([]string{"--manifest", "m", "--run-results", "r", "--format", "markdown", "--max-manifest-mb", "10", "--validate"})
+	var got *analyzeOptions
+	cmd := newAnalyzeCmd(&io, func(o *analyzeOptions) error { got = o; return nil })
+	cmd.SetArgs([]string{"--manifest", "m", "--run-results", "r", "--format", "markdown", "--max-manifest-size", "10MiB", "--max-run-results-size", "5MB", "--validate"})
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if !called {
+	if got == nil {
 		t.Fatal("runF not called")
+	}
+	want := artifacts.Options{MaxManifestBytes: 10 << 20, MaxRunResultsBytes: 5e6, Validate: true}
+	if got.Manifest != "m" || got.RunResults != "r" || got.Format != "markdown" || got.Limits != want {
+		t.Errorf("parsed %+v, want manifest m, run-results r, markdown, limits %+v", *got, want)
+	}
+}
+
+// TestAnalyzeFlagDefaults checks that the flags' defaults are the package's.
+func TestAnalyzeFlagDefaults(t *testing.T) {
+	t.Parallel()
+	var io iostreams
+	var got *analyzeOptions
+	cmd := newAnalyzeCmd(&io, func(o *analyzeOptions) error { got = o; return nil })
+	cmd.SetArgs([]string{"--manifest", "m", "--run-results", "r"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if got.Limits.MaxManifestBytes != artifacts.DefaultMaxManifestBytes || got.Limits.MaxRunResultsBytes != artifacts.DefaultMaxRunResultsBytes {
+		t.Errorf("default limits %d/%d, want %d/%d", got.Limits.MaxManifestBytes, got.Limits.MaxRunResultsBytes, artifacts.DefaultMaxManifestBytes, artifacts.DefaultMaxRunResultsBytes)
 	}
 }

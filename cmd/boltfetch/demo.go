@@ -6,16 +6,13 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/boltfetch/boltfetch/archive"
 	"github.com/boltfetch/boltfetch/client"
 	"github.com/boltfetch/boltfetch/fetcher"
 	"github.com/boltfetch/boltfetch/internal/demodata"
 	"github.com/boltfetch/boltfetch/internal/fakebolt"
-	"github.com/boltfetch/boltfetch/internal/progress"
 )
 
 // demoOptions is what `boltfetch demo` was asked.
@@ -82,33 +79,8 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 	if err != nil {
 		return withCode(exitBadInput, err)
 	}
-
-	store, err := archive.NewLocal(out)
-	if err != nil {
-		return withCode(exitBadInput, err)
-	}
-	defer store.Close()
-	var bars *progress.Bars
-	logOut := opts.io.Err
-	if opts.io.ErrTTY {
-		bars = progress.New(opts.io.Err)
-		logOut = bars.Writer()
-	}
-	logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	c, err := client.New(client.Config{APIKey: key, APISecret: secret, AllowHosts: []string{u.Hostname()}, Logger: logger})
-	if err != nil {
-		closeBars(bars)
-		return withCode(exitBadInput, err)
-	}
-	fopts := fetcher.Options{Client: c, Archive: store, Logger: logger}
-	if bars != nil {
-		fopts.Progress = bars
-	}
 	fmt.Fprintf(opts.io.Err, "boltfetch demo: fake Bolt API on %s, archive in %s\n", u.Host, out)
-	rep, err := fetcher.Fetch(ctx, strings.NewReader(string(payload)), fopts)
-	closeBars(bars)
-	if err != nil {
-		return withCode(exitBadInput, err)
-	}
-	return finish(opts.io.Out, opts.Format, rep)
+	// Allow exactly the fake's loopback host, as a user would with --allow-host.
+	ccfg := client.Config{APIKey: key, APISecret: secret, AllowHosts: []string{u.Hostname()}}
+	return followUp(ctx, opts.io, payload, out, slog.LevelWarn, ccfg, fetcher.Options{}, opts.Format)
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -34,6 +35,10 @@ type fetchOptions struct {
 	MaxArtifactSize string
 	MaxPayloadSize  string
 	LogLevel        string
+
+	RequestTimeout  time.Duration
+	MaxResponseSize string
+	Retries         int
 
 	APIEndpoint        string
 	APIKey             string
@@ -83,6 +88,9 @@ api_url host that is not allowed.`,
 	f.StringVar(&opts.MaxArtifactSize, "max-artifact-size", "2GiB", "refuse an artifact larger than this (bytes, or with KB/MB/GB/KiB/MiB/GiB)")
 	f.StringVar(&opts.MaxPayloadSize, "max-payload-size", "16MiB", "refuse a payload larger than this")
 	f.StringVar(&opts.LogLevel, "log-level", "info", "stderr log level: debug, info, warn or error")
+	f.DurationVar(&opts.RequestTimeout, "request-timeout", client.DefaultRequestTimeout, "give up one Paradime API attempt after this long (body included)")
+	f.StringVar(&opts.MaxResponseSize, "max-response-size", "64MiB", "refuse a Paradime API answer larger than this (stdout is inside it)")
+	f.IntVar(&opts.Retries, "retries", client.DefaultMaxRetries, "retries of a Paradime API call after its first attempt (429, 502-504, resets, timeouts)")
 	f.StringVar(&opts.APIEndpoint, "api-endpoint", "", "Paradime GraphQL endpoint (env PARADIME_API_ENDPOINT); its host is allowed")
 	f.StringVar(&opts.APIKey, "api-key", "", "Paradime API key (env PARADIME_API_KEY)")
 	f.StringVar(&opts.APISecret, "api-secret", "", "Paradime API secret or prdm_wsp_/prdm_cmp_ token (env PARADIME_API_SECRET)")
@@ -101,45 +109,51 @@ func runFetch(ctx context.Context, opts *fetchOptions) error {
 	if err != nil {
 		return withCode(exitBadInput, err)
 	}
-	store, err := archive.NewLocal(opts.Out)
-	if err != nil {
-		return withCode(exitBadInput, err)
-	}
-	defer store.Close()
-
-	var bars *progress.Bars
-	logOut := opts.io.Err
-	if opts.io.ErrTTY {
-		bars = progress.New(opts.io.Err)
-		logOut = bars.Writer()
-	}
-	logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: cfg.level}))
-	cfg.client.Logger = logger
-	c, err := client.New(cfg.client)
-	if err != nil {
-		closeBars(bars)
-		return withCode(exitBadInput, err)
-	}
-	fopts := fetcher.Options{
-		Client: c, Archive: store,
-		Concurrency: opts.Concurrency, Artifacts: opts.Artifacts, Logs: fetcher.LogsMode(opts.Logs),
-		MaxArtifactSize: cfg.maxArtifact, MaxPayloadSize: cfg.maxPayload,
-		Logger: logger,
-	}
-	if bars != nil {
-		fopts.Progress = bars
-	}
 	if opts.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, opts.Timeout)
 		defer cancel()
 	}
-	rep, err := fetcher.Fetch(ctx, strings.NewReader(string(raw)), fopts)
-	closeBars(bars)
+	fopts := fetcher.Options{
+		Concurrency: opts.Concurrency, Artifacts: opts.Artifacts, Logs: fetcher.LogsMode(opts.Logs),
+		MaxArtifactSize: cfg.maxArtifact, MaxPayloadSize: cfg.maxPayload,
+	}
+	return followUp(ctx, opts.io, raw, opts.Out, cfg.level, cfg.client, fopts, opts.Format)
+}
+
+// followUp is what fetch and demo share: it follows up payload into the
+// archive at out, with logs (and progress bars, on a TTY) on stderr, and
+// prints the report in format on stdout.
+func followUp(ctx context.Context, io *iostreams, payload []byte, out string, level slog.Level, ccfg client.Config, fopts fetcher.Options, format string) error {
+	store, err := archive.NewLocal(out)
 	if err != nil {
 		return withCode(exitBadInput, err)
 	}
-	return finish(opts.io.Out, opts.Format, rep)
+	defer store.Close()
+
+	logOut := io.Err
+	var bars *progress.Bars
+	if io.ErrTTY {
+		bars = progress.New(io.Err)
+		defer bars.Close()
+		logOut = bars.Writer()
+		fopts.Progress = bars
+	}
+	logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
+	ccfg.Logger = logger
+	c, err := client.New(ccfg)
+	if err != nil {
+		return withCode(exitBadInput, err)
+	}
+	fopts.Client, fopts.Archive, fopts.Logger = c, store, logger
+	rep, err := fetcher.Fetch(ctx, bytes.NewReader(payload), fopts)
+	if bars != nil {
+		bars.Close() // the bars must be gone before the report is printed
+	}
+	if err != nil {
+		return withCode(exitBadInput, err)
+	}
+	return finish(io.Out, format, rep)
 }
 
 // finish prints the report and turns its completeness into the exit code.
@@ -165,12 +179,6 @@ func writeReport(w io.Writer, format string, rep *fetcher.Report) error {
 		return rep.WriteMarkdown(w)
 	default:
 		return rep.WriteText(w)
-	}
-}
-
-func closeBars(b *progress.Bars) {
-	if b != nil {
-		b.Close()
 	}
 }
 
@@ -224,6 +232,21 @@ func (opts *fetchOptions) config() (fetchConfig, error) {
 	}
 	cfg.AllowHosts = opts.AllowHosts
 	cfg.FallbackTypedQuery = opts.FallbackTypedQuery
+	if opts.RequestTimeout <= 0 {
+		return fc, fmt.Errorf("--request-timeout %s: want a positive duration", opts.RequestTimeout)
+	}
+	cfg.RequestTimeout = opts.RequestTimeout
+	if cfg.MaxBodyBytes, err = parseSize(opts.MaxResponseSize); err != nil {
+		return fc, fmt.Errorf("--max-response-size: %w", err)
+	}
+	switch {
+	case opts.Retries < 0 || opts.Retries > 20:
+		return fc, fmt.Errorf("--retries %d: want 0 to 20", opts.Retries)
+	case opts.Retries == 0:
+		cfg.MaxRetries = -1 // the client's "none"
+	default:
+		cfg.MaxRetries = opts.Retries
+	}
 	fc.client = cfg
 	return fc, nil
 }

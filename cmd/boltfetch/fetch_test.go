@@ -29,15 +29,18 @@ func TestFetchFlags(t *testing.T) {
 			Payload: "p.json", Out: "./boltfetch-archive", Format: "text", Concurrency: 8,
 			Artifacts: []string{"target/manifest.json", "target/run_results.json"}, Logs: "all",
 			Timeout: 30 * time.Minute, MaxArtifactSize: "2GiB", MaxPayloadSize: "16MiB", LogLevel: "info",
+			RequestTimeout: time.Minute, MaxResponseSize: "64MiB", Retries: 6,
 		}},
 		{[]string{"--out", "/a", "--format", "json", "--concurrency", "32", "--artifacts", "*", "--logs", "failed",
 			"--allow-host", "a.example.com", "--allow-host", "*.b.example.com", "--timeout", "5s",
 			"--max-artifact-size", "1GiB", "--api-endpoint", "https://api.paradime.io/api/v1/t/graphql",
-			"--api-key", "k", "--api-secret", "s", "--workspace-uid", "w", "--fallback-typed-query", "--log-level", "debug", "-"},
+			"--api-key", "k", "--api-secret", "s", "--workspace-uid", "w", "--fallback-typed-query", "--log-level", "debug",
+			"--request-timeout", "10s", "--max-response-size", "8MiB", "--retries", "0", "-"},
 			fetchOptions{
 				Payload: "-", Out: "/a", Format: "json", Concurrency: 32, Artifacts: []string{"*"}, Logs: "failed",
 				AllowHosts: []string{"a.example.com", "*.b.example.com"}, Timeout: 5 * time.Second,
 				MaxArtifactSize: "1GiB", MaxPayloadSize: "16MiB", LogLevel: "debug",
+				RequestTimeout: 10 * time.Second, MaxResponseSize: "8MiB", Retries: 0,
 				APIEndpoint: "https://api.paradime.io/api/v1/t/graphql", APIKey: "k", APISecret: "s", WorkspaceUID: "w",
 				FallbackTypedQuery: true,
 			}},
@@ -45,6 +48,7 @@ func TestFetchFlags(t *testing.T) {
 			Payload: "x", Out: "./boltfetch-archive", Format: "text", Concurrency: 8,
 			Artifacts: []string{"target/manifest.json", "target/catalog.json"}, Logs: "all",
 			Timeout: 30 * time.Minute, MaxArtifactSize: "2GiB", MaxPayloadSize: "16MiB", LogLevel: "info",
+			RequestTimeout: time.Minute, MaxResponseSize: "64MiB", Retries: 6,
 		}},
 	}
 	for _, tt := range tests {
@@ -65,6 +69,7 @@ func TestFetchConfig(t *testing.T) {
 	t.Parallel()
 	base := func() *fetchOptions {
 		return &fetchOptions{Format: "text", Logs: "all", Concurrency: 8, MaxArtifactSize: "2GiB", MaxPayloadSize: "1MB", LogLevel: "info",
+			RequestTimeout: time.Minute, MaxResponseSize: "64MiB", Retries: 6,
 			getenv: func(k string) string {
 				return map[string]string{"PARADIME_API_KEY": "env-key", "PARADIME_API_SECRET": "env-secret", "PARADIME_API_ENDPOINT": "https://api.paradime.io/api/v1/x/graphql"}[k]
 			}}
@@ -77,6 +82,14 @@ func TestFetchConfig(t *testing.T) {
 	if fc.client.APIKey != "env-key" || fc.client.APISecret != "env-secret" || fc.maxArtifact != 2<<30 || fc.maxPayload != 1e6 {
 		t.Errorf("from env: %+v", fc)
 	}
+	if fc.client.RequestTimeout != time.Minute || fc.client.MaxBodyBytes != 64<<20 || fc.client.MaxRetries != 6 {
+		t.Errorf("client limits not passed on: %+v", fc.client)
+	}
+	o = base()
+	o.Retries = 0
+	if fc, _ := o.config(); fc.client.MaxRetries != -1 {
+		t.Errorf("--retries 0 gives MaxRetries %d, want -1 (the client's none)", fc.client.MaxRetries)
+	}
 	o = base()
 	o.APIKey = "flag-key"
 	if fc, _ := o.config(); fc.client.APIKey != "flag-key" || fc.client.APISecret != "env-secret" {
@@ -88,6 +101,9 @@ func TestFetchConfig(t *testing.T) {
 		"concurrency": func(o *fetchOptions) { o.Concurrency = 0 },
 		"size":        func(o *fetchOptions) { o.MaxArtifactSize = "lots" },
 		"level":       func(o *fetchOptions) { o.LogLevel = "loud" },
+		"retries":     func(o *fetchOptions) { o.Retries = -1 },
+		"response":    func(o *fetchOptions) { o.MaxResponseSize = "0" },
+		"request":     func(o *fetchOptions) { o.RequestTimeout = 0 },
 	} {
 		o := base()
 		mod(o)

@@ -16,9 +16,10 @@ import (
 
 // Bars implements fetcher.Progress with one bar per download or log fetch.
 type Bars struct {
-	p    *mpb.Progress
-	mu   sync.Mutex
-	bars []*mpb.Bar
+	p     *mpb.Progress
+	mu    sync.Mutex
+	bars  []*mpb.Bar
+	close sync.Once
 }
 
 // New draws bars on w (a terminal).
@@ -46,16 +47,18 @@ func (b *Bars) Task(name string) fetcher.ProgressTask {
 }
 
 // Close ends every bar still running (as failed) and waits for the last
-// redraw.
+// redraw. Calls after the first do nothing.
 func (b *Bars) Close() {
-	b.mu.Lock()
-	for _, bar := range b.bars {
-		if !bar.Completed() {
-			bar.Abort(false)
+	b.close.Do(func() {
+		b.mu.Lock()
+		for _, bar := range b.bars {
+			if !bar.Completed() {
+				bar.Abort(false)
+			}
 		}
-	}
-	b.mu.Unlock()
-	b.p.Wait()
+		b.mu.Unlock()
+		b.p.Wait()
+	})
 }
 
 type task struct{ bar *mpb.Bar }
