@@ -3,6 +3,7 @@ package fetcher
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -380,27 +381,54 @@ func TestFetchSelection(t *testing.T) {
 	}
 }
 
-// TestFetchLogsFallback: when boltCommand returns no stdout, the logs are
-// rebuilt from the paged boltCommandLogs.
+// TestFetchLogsFallback: when boltCommand returns empty stdout and stderr
+// (Paradime's answer for long logs), both streams are rebuilt from the paged
+// boltCommandLogs, byte for byte.
 func TestFetchLogsFallback(t *testing.T) {
 	t.Parallel()
+	var stdout, stderr strings.Builder
+	for i := range 7 {
+		fmt.Fprintf(&stdout, "16:44:%02d  out line %d\n", i, i)
+	}
+	stdout.WriteString("\n") // an empty line survives the rebuild
+	for i := range 5 {
+		fmt.Fprintf(&stderr, "err line %d\n", i)
+	}
 	run := fakebolt.Run{ID: 2, Status: "failed", ScheduleName: "s", Workspace: fakebolt.Workspace{Name: "w"},
-		Commands: []fakebolt.Command{{ID: 20, Command: "dbt build", Status: "failed", ReturnCode: 2, Stderr: "line 1\nline 2\nline 3\n"}}}
-	srv := startFake(t, fakebolt.Options{LogPageSize: 1}, run)
+		Commands: []fakebolt.Command{{ID: 20, Command: "dbt build", Status: "failed", ReturnCode: 2,
+			Stdout: stdout.String(), Stderr: stderr.String(), LogsOnly: true}}}
+	srv := startFake(t, fakebolt.Options{LogPageSize: 3}, run)
 	st, dir := newStore(t)
 	rep := fetch(t, payloadOf(t, srv, 2), fastOpts(newClient(t), st))
 	if !rep.Summary.Complete {
 		t.Fatalf("errors: %+v", rep.Errors)
 	}
-	if src := rep.Commands[0].Logs.Source; src != "command_logs" {
-		t.Errorf("logs source %q, want command_logs", src)
+	logs := rep.Commands[0].Logs
+	if logs == nil {
+		t.Fatalf("no logs in the report")
 	}
-	got, _ := os.ReadFile(filepath.Join(dir, "w/s/2/commands/20/stderr.log"))
-	if string(got) != "line 1\nline 2\nline 3\n" {
-		t.Errorf("stderr.log = %q", got)
+	if logs.Source != "command_logs" {
+		t.Errorf("logs source %q, want command_logs", logs.Source)
 	}
-	if n := srv.Stats().Requests[fakebolt.RouteField("boltCommandLogs")]; n != 3 {
-		t.Errorf("%d boltCommandLogs pages, want 3", n)
+	for _, f := range []struct {
+		name, want string
+		rep        *LogFile
+	}{{"stdout.log", stdout.String(), logs.Stdout}, {"stderr.log", stderr.String(), logs.Stderr}} {
+		got, err := os.ReadFile(filepath.Join(dir, "w/s/2/commands/20", f.name))
+		if err != nil {
+			t.Errorf("%s: %v", f.name, err)
+			continue
+		}
+		if string(got) != f.want {
+			t.Errorf("%s = %q, want %q", f.name, got, f.want)
+		}
+		if f.rep == nil || f.rep.Bytes != int64(len(f.want)) {
+			t.Errorf("report for %s = %+v, want %d bytes", f.name, f.rep, len(f.want))
+		}
+	}
+	// 8 stdout + 5 stderr lines, 3 a page.
+	if n := srv.Stats().Requests[fakebolt.RouteField("boltCommandLogs")]; n != 5 {
+		t.Errorf("%d boltCommandLogs pages, want 5", n)
 	}
 }
 

@@ -317,6 +317,9 @@ func toGQLCommand(run *Run, c *Command) gqlCommand {
 		ScheduleRunID: int32(run.ID),
 		Resources:     make([]gqlResource, 0, len(c.Resources)),
 	}
+	if c.LogsOnly {
+		g.Stdout, g.Stderr = "", ""
+	}
 	if !c.End.IsZero() || c.ReturnCode != 0 {
 		rc := int32(c.ReturnCode)
 		g.ReturnCode = &rc

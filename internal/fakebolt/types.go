@@ -93,6 +93,11 @@ type Command struct {
 	Stderr     string
 	Start, End time.Time
 	Resources  []Resource
+	// LogsOnly makes boltCommand (and boltRunStatus's commands) answer
+	// stdout "" and stderr "", as Paradime does for long logs, while
+	// boltCommandLogs still pages every line of Stdout and Stderr. A client
+	// gets the full output only through the boltCommandLogs fallback.
+	LogsOnly bool
 }
 
 // Resource is one artifact of a command, served from Data or, when File is
