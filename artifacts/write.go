@@ -148,7 +148,7 @@ func (a *Analysis) WriteMarkdown(w io.Writer) error {
 	case len(a.Warned) > 0 || len(a.Skipped) > 0:
 		icon = "⚠️"
 	}
-	fmt.Fprintf(bw, "%s **dbt run** · %s\n", icon, mdEscape(a.headline()))
+	fmt.Fprintf(bw, "%s %s\n", icon, mdEscape(a.headline()))
 	for _, warn := range a.Warnings {
 		fmt.Fprintf(bw, "\n> ⚠️ %s\n", mdEscape(warn))
 	}
