@@ -81,6 +81,7 @@ func parseEndpoint(raw string) (*url.URL, string, error) {
 		return nil, "", fmt.Errorf("PARADIME_API_ENDPOINT (host %s) must not carry userinfo", host)
 	}
 	u.Scheme = strings.ToLower(u.Scheme)
+	u.Host = joinHostPort(host, u.Port())
 	switch {
 	case u.Scheme == "https":
 	case u.Scheme == "http" && isLoopback(host):

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -866,5 +867,21 @@ func TestAttemptTimeoutIsNamed(t *testing.T) {
 	}
 	if rec.count() != 2 {
 		t.Errorf("%d attempts, want 2", rec.count())
+	}
+}
+
+// TestReadCappedDoesNotTrustContentLength: a server announcing 64 MiB and
+// sending 10 bytes must not cost 64 MiB up front.
+func TestReadCappedDoesNotTrustContentLength(t *testing.T) {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	b, err := readCapped(strings.NewReader("0123456789"), 64<<20, 64<<20)
+	runtime.ReadMemStats(&after)
+	if err != nil || string(b) != "0123456789" {
+		t.Fatalf("got %q, %v", b, err)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 2*maxPrealloc {
+		t.Errorf("allocated %d bytes for a 10-byte body announced as 64 MiB", grew)
 	}
 }

@@ -60,12 +60,20 @@ func newAllowList(configuredHost string, entries []string) (allowList, error) {
 }
 
 // normaliseHost lower-cases a host, drops IPv6 brackets and one trailing dot,
-// and rejects anything that is not a plain DNS name or IP literal. Non-ASCII
-// names are kept as given (lower-cased): they can only match an exact entry
-// written the same way, since golang.org/x/net/idna is not a dependency.
+// and rejects anything that is not a plain ASCII DNS name or IP literal.
+//
+// Non-ASCII hosts are refused outright, written as Unicode or
+// percent-encoded: net/http dials the IDNA (punycode) form of a Unicode
+// host, which is not the name that would be checked here. "api.parad\u0130me.io"
+// lower-cases to "api.paradime.io" under Unicode rules but is dialled as
+// api.xn--paradime-t0e.io, a domain anyone can register. Users give the
+// xn-- form instead, and what is checked is then what is dialled.
 func normaliseHost(h string) (string, error) {
 	h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
-	h = strings.ToLower(h)
+	if !isASCII(h) {
+		return "", fmt.Errorf("host %q is not ASCII: give its punycode (xn--) form", h)
+	}
+	h = asciiLower(h)
 	h = strings.TrimSuffix(h, ".")
 	if h == "" {
 		return "", fmt.Errorf("empty host")
@@ -84,13 +92,23 @@ func normaliseHost(h string) (string, error) {
 	for _, r := range h {
 		switch {
 		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '-', r == '.', r == '_':
-		case r > 0x7f:
-			// Non-ASCII: kept, see above.
 		default:
 			return "", fmt.Errorf("host %q contains %q", h, r)
 		}
 	}
 	return h, nil
+}
+
+// asciiLower lower-cases ASCII letters only: strings.ToLower maps some
+// non-ASCII letters (U+0130, U+212A) onto ASCII ones.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 func isASCII(s string) bool {
@@ -125,9 +143,9 @@ func (al allowList) explicit(host string) bool {
 	return false
 }
 
-// matchPattern reports whether an ASCII DNS host falls under a "*.suffix" pattern.
+// matchPattern reports whether a DNS host falls under a "*.suffix" pattern.
 func (al allowList) matchPattern(host string) bool {
-	if !isASCII(host) || net.ParseIP(host) != nil {
+	if net.ParseIP(host) != nil {
 		return false
 	}
 	for _, s := range al.suffixes {
@@ -183,15 +201,24 @@ func (al allowList) check(apiURL string) (*url.URL, string, error) {
 		return nil, "", refuse(host, fmt.Sprintf("scheme %q: only https is allowed (plain http only for loopback hosts allowed explicitly)", scheme))
 	case al.explicit(host), al.matchPattern(host):
 	default:
-		reason := fmt.Sprintf("it is not the configured endpoint's host and matches no allowed pattern (%s) (pass %s %s to trust it)", al.patterns(), AllowHostFlag, host)
-		if !isASCII(host) {
-			reason = fmt.Sprintf("non-ASCII hosts are matched literally only against exact %s entries (no IDNA normalisation)", AllowHostFlag)
-		}
-		return nil, "", refuse(host, reason)
+		return nil, "", refuse(host, fmt.Sprintf("it is not the configured endpoint's host and matches no allowed pattern (%s) (pass %s %s to trust it)", al.patterns(), AllowHostFlag, host))
 	}
 	u.Scheme = scheme
+	u.Host = joinHostPort(host, u.Port())
 	u.Fragment, u.RawFragment = "", ""
 	return u, host, nil
+}
+
+// joinHostPort rebuilds a URL's host from the normalised host, so that the
+// name that is dialled is exactly the name that was checked.
+func joinHostPort(host, port string) string {
+	if port != "" {
+		return net.JoinHostPort(host, port)
+	}
+	if strings.Contains(host, ":") {
+		return "[" + host + "]"
+	}
+	return host
 }
 
 func (al allowList) patterns() string {

@@ -1,8 +1,12 @@
 package client
 
 import (
+	"context"
 	"errors"
+	"net"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -12,7 +16,7 @@ func TestWithEndpointHosts(t *testing.T) {
 		Endpoint:   "https://api.eu.example.com/api/v1/tok/graphql",
 		APIKey:     "key",
 		APISecret:  "secret",
-		AllowHosts: []string{"Bolt.Internal.Example.org:8443", "*.corp.example.net", "127.0.0.1", "[::1]", "bücher.example"},
+		AllowHosts: []string{"Bolt.Internal.Example.org:8443", "*.corp.example.net", "127.0.0.1", "[::1]", "xn--bcher-kva.example"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +39,7 @@ func TestWithEndpointHosts(t *testing.T) {
 		{"https://a.b.corp.example.net/x", "a.b.corp.example.net", true, ""},
 		{"http://127.0.0.1:9999/api/v1/t/graphql", "127.0.0.1", true, ""},
 		{"http://[::1]:8080/x", "::1", true, ""},
-		{"https://bücher.example/x", "bücher.example", true, ""},
+		{"https://xn--bcher-kva.example/x", "xn--bcher-kva.example", true, ""},
 
 		{"https://paradime.io/x", "paradime.io", false, "matches no allowed pattern"},
 		{"https://paradime.io.evil.com/x", "paradime.io.evil.com", false, "--allow-host paradime.io.evil.com"},
@@ -61,8 +65,13 @@ func TestWithEndpointHosts(t *testing.T) {
 		{"https://corp.example.net/x", "corp.example.net", false, "matches no allowed pattern"},
 		{"https://api.paradime.io..evil/x", "api.paradime.io..evil", false, "empty label"},
 		{"https://api.xn--pardime-9ta.io/x", "api.xn--pardime-9ta.io", false, "matches no allowed pattern"},
-		{"https://api.pаradime.io/x", "api.pаradime.io", false, "non-ASCII"}, // Cyrillic а
-		{"https://xn--bcher-kva.example/x", "xn--bcher-kva.example", false, "matches no allowed pattern"},
+		{"https://api.pаradime.io/x", "", false, "not ASCII"}, // Cyrillic а
+		// Unicode lower-casing maps U+0130 and U+212A onto ASCII letters, but
+		// net/http dials the punycode form: api.xn--paradime-t0e.io.
+		{"https://api.parad\u0130me.io/api/v1/t/graphql", "", false, "not ASCII"},
+		{"https://api.parad%C4%B0me.io/api/v1/t/graphql", "", false, "not ASCII"},
+		{"https://\u212a.paradime.io/x", "", false, "not ASCII"},
+		{"https://bücher.example/x", "", false, "punycode"},
 		{"https://api.paradime.io%2eevil.com/x", "", false, ""},
 		{"https://api.paradime.io:bad/x", "", false, ""},
 	}
@@ -176,4 +185,67 @@ func FuzzAllowList(f *testing.F) {
 			t.Fatalf("host %q re-normalises to %q (%v)", host, n, err)
 		}
 	})
+}
+
+// TestUnicodeAllowHostRefused: an allow-host entry is checked like a host.
+func TestUnicodeAllowHostRefused(t *testing.T) {
+	t.Parallel()
+	for _, entry := range []string{"bücher.example", "*.parad\u0130me.io", "api.parad\u0130me.io"} {
+		_, err := New(Config{APIKey: "k", APISecret: "s", AllowHosts: []string{entry}})
+		if err == nil || !strings.Contains(err.Error(), "punycode") {
+			t.Errorf("AllowHosts %q: got %v, want a refusal naming the punycode form", entry, err)
+		}
+	}
+}
+
+// TestDialledHostIsCheckedHost sends through a bound client and records the
+// address net/http dials: it must be the normalised host that the allow-list
+// checked, never a differently spelled one. (A review found that a host
+// lower-cased with Unicode rules passed as api.paradime.io and was dialled as
+// api.xn--paradime-t0e.io, carrying the credentials.)
+func TestDialledHostIsCheckedHost(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var dialled []string
+	tr := &http.Transport{
+		DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			mu.Lock()
+			dialled = append(dialled, addr)
+			mu.Unlock()
+			return nil, errors.New("recorded, not connected")
+		},
+	}
+	base, err := New(Config{APIKey: "key-1234", APISecret: "super-secret", HTTPClient: &http.Client{Transport: tr}, MaxRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ url, dial string }{
+		{"https://API.Paradime.IO./api/v1/t/graphql", "api.paradime.io:443"},
+		{"https://api.us.paradime.io:8443/api/v1/t/graphql", "api.us.paradime.io:8443"},
+	} {
+		c, err := base.WithEndpoint(tt.url)
+		if err != nil {
+			t.Fatalf("%s refused: %v", tt.url, err)
+		}
+		mu.Lock()
+		dialled = nil
+		mu.Unlock()
+		_, _ = c.Command(context.Background(), 1)
+		mu.Lock()
+		got := append([]string(nil), dialled...)
+		mu.Unlock()
+		if len(got) == 0 {
+			t.Fatalf("%s: nothing dialled", tt.url)
+		}
+		for _, d := range got {
+			if d != tt.dial {
+				t.Errorf("%s: dialled %q, want %q", tt.url, d, tt.dial)
+			}
+		}
+	}
+	for _, u := range []string{"https://api.parad\u0130me.io/api/v1/t/graphql", "https://api.parad%C4%B0me.io/api/v1/t/graphql"} {
+		if _, err := base.WithEndpoint(u); err == nil {
+			t.Errorf("%s was bound; it is dialled as api.xn--paradime-t0e.io", u)
+		}
+	}
 }

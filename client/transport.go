@@ -120,15 +120,19 @@ func (t *guardTransport) attemptTimeout(attemptCtx context.Context, req *http.Re
 	return err
 }
 
+// maxPrealloc bounds what an announced Content-Length may allocate before
+// any byte arrives: the header is the server's word, the bytes are proof.
+const maxPrealloc = 4 << 20
+
 // readCapped reads a body of at most limit bytes (limit+1 tells it was
-// longer), sizing the buffer once when the length is announced.
+// longer), sizing the buffer once when the announced length is small.
 func readCapped(r io.Reader, contentLength, limit int64) ([]byte, error) {
 	lr := io.LimitReader(r, limit+1)
 	if contentLength <= 0 {
 		return io.ReadAll(lr)
 	}
 	// One spare byte so that reading to EOF needs no reallocation.
-	buf := bytes.NewBuffer(make([]byte, 0, contentLength+1))
+	buf := bytes.NewBuffer(make([]byte, 0, min(contentLength+1, maxPrealloc)))
 	_, err := buf.ReadFrom(lr)
 	return buf.Bytes(), err
 }
