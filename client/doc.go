@@ -12,7 +12,8 @@
 //     (*.paradime.io by default, more with --allow-host), over https
 //     (plain http only for loopback hosts allowed explicitly). Ports do not
 //     matter; userinfo, zones and odd characters are refused; non-ASCII hosts
-//     only match an exact entry written the same way (no IDNA mapping).
+//     are refused (give the xn-- form), and the URL dialled is rebuilt from
+//     the normalised host, so what is dialled is what was checked.
 //   - CheckQuery (used by Exec, PayloadCommand, PayloadResourceURL) sends a
 //     payload's document only if it is exactly one query whose root fields,
 //     through fragments, are all boltCommand or boltResourceUrl with an
