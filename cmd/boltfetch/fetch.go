@@ -105,7 +105,7 @@ func runFetch(ctx context.Context, opts *fetchOptions) error {
 	if err != nil {
 		return withCode(exitBadInput, err)
 	}
-	raw, err := readPayload(opts)
+	raw, err := readPayload(opts, cfg.maxPayload)
 	if err != nil {
 		return withCode(exitBadInput, err)
 	}
@@ -251,12 +251,8 @@ func (opts *fetchOptions) config() (fetchConfig, error) {
 	return fc, nil
 }
 
-// readPayload reads the payload file or stdin, capped.
-func readPayload(opts *fetchOptions) ([]byte, error) {
-	limit, err := parseSize(opts.MaxPayloadSize)
-	if err != nil {
-		return nil, err
-	}
+// readPayload reads the payload file or stdin, capped at limit bytes.
+func readPayload(opts *fetchOptions, limit int64) ([]byte, error) {
 	var r io.Reader = opts.io.In
 	name := "stdin"
 	if opts.Payload != "-" {
@@ -295,7 +291,7 @@ func parseSize(s string) (int64, error) {
 		}
 	}
 	n, err := strconv.ParseFloat(t, 64)
-	if err != nil || n <= 0 || n*float64(mult) > 1<<62 {
+	if err != nil || n*float64(mult) < 1 || n*float64(mult) > 1<<62 {
 		return 0, fmt.Errorf("%q is not a positive size (e.g. 2GiB, 500MB, 1048576)", s)
 	}
 	return int64(n * float64(mult)), nil

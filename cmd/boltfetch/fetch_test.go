@@ -120,7 +120,7 @@ func TestParseSize(t *testing.T) {
 			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"", "-1", "0", "x", "GiB", "1e30GiB"} {
+	for _, in := range []string{"", "-1", "0", "x", "GiB", "1e30GiB", "0.5B", "0.4"} {
 		if _, err := parseSize(in); err == nil {
 			t.Errorf("parseSize(%q) accepted", in)
 		}
