@@ -182,9 +182,10 @@ func (e *LogsIncompleteError) Error() string {
 // CommandLogs follows boltCommandLogs from cursor "0:0" until finished: the
 // fetcher's fallback when boltCommand's stdout comes back empty (a stdout
 // truncated but not empty cannot be told from a complete one, so that case
-// is not detected). It stops after Config.MaxLogPages pages, when the total passes Config.MaxBodyBytes, or
-// when the cursor stops moving three times in a row (waiting RetryWaitMin
-// between), returning the lines so far with a *LogsIncompleteError.
+// is not detected). It stops after Config.MaxLogPages pages, when the total
+// passes Config.MaxBodyBytes, or when the cursor stops moving three times in
+// a row (waiting RetryWaitMin between), returning the lines so far with a
+// *LogsIncompleteError.
 func (c *Client) CommandLogs(ctx context.Context, id int64) ([]LogLine, error) {
 	const field = "boltCommandLogs"
 	var (
