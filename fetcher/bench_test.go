@@ -146,7 +146,7 @@ func BenchmarkFollow(b *testing.B) {
 			b.Fatal(err)
 		}
 		api := clientBolt{bound}
-		dl := &downloader{http: NewDownloadClient(), maxSize: DefaultMaxArtifactSize, attempts: 1, idleTimeout: time.Minute, backoff: defaultBackoff}
+		dl := &downloader{http: NewDownloadClient(), maxSize: DefaultMaxArtifactSize, attempts: 1, idleTimeout: time.Minute, backoff: defaultBackoff, loopbackHTTP: true}
 		res := run.Commands[0].Resources[0]
 		b.SetBytes(mBytes)
 		var total time.Duration

@@ -92,7 +92,7 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) >= 5 {
 		return errors.New("stopped after 5 redirects")
 	}
-	if err := checkDownloadURL(req.URL); err != nil {
+	if err := checkDownloadURL(req.URL, loopbackHTTPAllowed(req.Context())); err != nil {
 		return err
 	}
 	for _, h := range sensitiveHeaders {
@@ -101,16 +101,43 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
-// checkDownloadURL accepts https, and plain http only to a loopback host
-// (the fake Bolt API and local tests).
-func checkDownloadURL(u *url.URL) error {
+// checkDownloadURL accepts https, and plain http to a loopback host only when
+// loopbackHTTP is set, which Fetch does only when the API endpoint is itself
+// on loopback (the fake Bolt API, the demo and local tests). Otherwise an API
+// host could have local services (http://127.0.0.1:8500/...) archived as
+// artifacts.
+func checkDownloadURL(u *url.URL, loopbackHTTP bool) error {
 	switch {
 	case u.Scheme == "https":
 		return nil
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
+	case u.Scheme == "http" && loopbackHTTP && isLoopback(u.Hostname()):
 		return nil
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+		return &refusedURLError{fmt.Sprintf("refusing http URL to %s: plain http to loopback is only for an API endpoint on loopback, and artifacts are fetched over https only", u.Host)}
 	}
-	return fmt.Errorf("refusing %s URL to %s: artifacts are fetched over https only", u.Scheme, u.Host)
+	return &refusedURLError{fmt.Sprintf("refusing %s URL to %s: artifacts are fetched over https only", u.Scheme, u.Host)}
+}
+
+// refusedURLError is checkDownloadURL's refusal, also when a redirect meets
+// it: a bad_url, not worth retrying.
+type refusedURLError struct{ msg string }
+
+func (e *refusedURLError) Error() string { return e.msg }
+
+// allowLoopbackHTTP decides, from the normalised host of the bound API
+// endpoint, whether artifact URLs may be plain http to loopback: only when
+// the API itself is on loopback.
+func allowLoopbackHTTP(apiHost string) bool {
+	return apiHost != "" && isLoopback(apiHost)
+}
+
+// loopbackKey marks a download request's context as allowed plain http to
+// loopback, so that checkRedirect applies the same rule as the first URL.
+type loopbackKey struct{}
+
+func loopbackHTTPAllowed(ctx context.Context) bool {
+	ok, _ := ctx.Value(loopbackKey{}).(bool)
+	return ok
 }
 
 func isLoopback(host string) bool {
@@ -128,6 +155,9 @@ type downloader struct {
 	attempts    int           // per URL
 	idleTimeout time.Duration // no byte for this long aborts an attempt
 	backoff     func(attempt int) time.Duration
+	// loopbackHTTP allows plain http to loopback hosts (see
+	// checkDownloadURL): set only when the API endpoint is on loopback.
+	loopbackHTTP bool
 }
 
 // fetch downloads rawURL into key with up to d.attempts attempts. Each
@@ -141,7 +171,7 @@ func (d *downloader) fetch(ctx context.Context, store archive.Store, key, rawURL
 	if err != nil {
 		return archive.Digest{}, &DownloadError{Kind: KindURL, URL: "(unparsable URL)", Err: errors.New("the API returned an unparsable URL")}
 	}
-	if err := checkDownloadURL(u); err != nil {
+	if err := checkDownloadURL(u, d.loopbackHTTP); err != nil {
 		return archive.Digest{}, &DownloadError{Kind: KindURL, URL: redactURL(rawURL), Err: err}
 	}
 	var last *DownloadError
@@ -186,7 +216,7 @@ func (d *downloader) once(ctx context.Context, store archive.Store, key, rawURL 
 		return archive.Digest{}, &DownloadError{Kind: kind, URL: safe, StatusCode: status, Err: err}
 	}
 	// The idle timer cancels the attempt when the body stalls.
-	actx, cancel := context.WithCancelCause(ctx)
+	actx, cancel := context.WithCancelCause(context.WithValue(ctx, loopbackKey{}, d.loopbackHTTP))
 	defer cancel(nil)
 	idle := time.AfterFunc(d.idleTimeout, func() { cancel(fmt.Errorf("no data for %s", d.idleTimeout)) })
 	defer idle.Stop()
@@ -210,6 +240,9 @@ func (d *downloader) once(ctx context.Context, store archive.Store, key, rawURL 
 	req.Header.Set("User-Agent", "boltfetch")
 	resp, err := d.http.Do(req)
 	if err != nil {
+		if re := (*refusedURLError)(nil); errors.As(err, &re) {
+			return fail(KindURL, 0, fmt.Errorf("redirect: %w", re))
+		}
 		return fail(KindTransport, 0, scrubErr(actx, err))
 	}
 	defer resp.Body.Close()

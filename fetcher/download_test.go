@@ -21,7 +21,8 @@ import (
 func testDownloader(max int64) *downloader {
 	return &downloader{
 		http: NewDownloadClient(), maxSize: max, attempts: 4, idleTimeout: 2 * time.Second,
-		backoff: func(int) time.Duration { return time.Millisecond },
+		backoff:      func(int) time.Duration { return time.Millisecond },
+		loopbackHTTP: true, // the test servers are plain http on loopback
 	}
 }
 

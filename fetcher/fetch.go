@@ -80,12 +80,16 @@ func FetchPayload(ctx context.Context, p *Payload, opts Options) (*Report, error
 	}
 
 	api := opts.api
+	// Plain http artifact URLs to loopback are followed only when the API
+	// endpoint is itself on loopback (the fake, the demo, local tests).
+	loopbackHTTP := opts.loopbackHTTP
 	if api == nil {
 		bound, err := opts.Client.WithEndpoint(p.APIURL)
 		if err != nil {
 			return nil, fmt.Errorf("payload api_url refused: %w", err)
 		}
 		api = clientBolt{bound}
+		loopbackHTTP = allowLoopbackHTTP(bound.Host())
 	}
 	rep.Run.APIHost = apiHost(p.APIURL)
 
@@ -107,6 +111,8 @@ func FetchPayload(ctx context.Context, p *Payload, opts Options) (*Report, error
 			attempts:    opts.DownloadAttempts,
 			idleTimeout: opts.IdleTimeout,
 			backoff:     opts.backoff,
+
+			loopbackHTTP: loopbackHTTP,
 		},
 	}
 	if _, err := archive.WriteFile(ctx, r.store, folder+"/payload.json", p.Raw); err != nil {
@@ -241,10 +247,18 @@ func (r *runner) plan(ctx context.Context, cmds []Command) {
 		if cs.fetchLogs {
 			r.tasks++
 		}
-		paths := map[string]bool{stdoutName: true, stderrName: true, commandName: true}
+		// The planned files and their folders, lowercased: on macOS and
+		// Windows names that differ only in case are one file.
+		files, dirs := map[string]bool{}, map[string]bool{}
 		for i, res := range c.Resources {
 			clean, perr := archive.CleanPath(res.Path)
-			if perr == nil && !selected(r.opts.Artifacts, clean) {
+			// The selection comes first: a path the user did not ask for is
+			// skipped even when it could not be archived.
+			sel := clean
+			if perr != nil {
+				sel = strings.ReplaceAll(res.Path, `\`, "/")
+			}
+			if !selected(r.opts.Artifacts, sel) {
 				continue
 			}
 			slot := len(cs.rep.Artifacts)
@@ -256,20 +270,24 @@ func (r *runner) plan(ctx context.Context, cmds []Command) {
 				cs.addErr(r.log, ItemError{ResourceID: ID(res.RawID), Path: res.Path, Stage: "payload", Kind: kind, Message: msg})
 				cs.resourcePlan = append(cs.resourcePlan, false)
 			}
-			switch {
-			case perr != nil:
+			if perr != nil {
 				cs.rep.Artifacts[slot].Path = res.Path
 				fail(KindPathRefused, perr.Error())
 				continue
-			case paths[strings.ToLower(clean)]:
-				fail(KindPathRefused, fmt.Sprintf("resource path %q is already taken in this command's folder", clean))
+			}
+			if msg := pathConflict(clean, files, dirs); msg != "" {
+				fail(KindPathRefused, msg)
 				continue
-			case res.ID <= 0:
+			}
+			if res.ID <= 0 {
 				fail(KindBadPayload, fmt.Sprintf("resource id %q is not a positive integer", res.RawID))
 				continue
 			}
-			// Case-insensitive: on macOS and Windows these are one file.
-			paths[strings.ToLower(clean)] = true
+			lower := strings.ToLower(clean)
+			files[lower] = true
+			for d := path.Dir(lower); d != "."; d = path.Dir(d) {
+				dirs[d] = true
+			}
 			cs.resourcePlan = append(cs.resourcePlan, true)
 			r.tasks++
 			switch path.Base(clean) {
@@ -289,6 +307,37 @@ func (r *runner) plan(ctx context.Context, cmds []Command) {
 			cs.streamDone = make(chan struct{})
 		}
 	}
+}
+
+// pathConflict says why the clean resource path p cannot be archived in its
+// command's folder next to the files already planned there, or "" when it
+// can. files and dirs hold the lowercased planned files and their folders.
+// The command's own files (stdout.log, stderr.log, command.json) are
+// reserved: as the whole path, or as its first folder, which would keep them
+// from being written. A path may not be a planned file's folder, nor sit
+// under a planned file: one of the two could not be written.
+func pathConflict(p string, files, dirs map[string]bool) string {
+	lower := strings.ToLower(p)
+	first, _, nested := strings.Cut(lower, "/")
+	switch first {
+	case stdoutName, stderrName, commandName:
+		if nested {
+			return fmt.Sprintf("resource path %q would make a folder named %s, a name this command's folder keeps for its own file", p, first)
+		}
+		return fmt.Sprintf("resource path %q is %s, a name this command's folder keeps for its own file", p, first)
+	}
+	switch {
+	case files[lower]:
+		return fmt.Sprintf("resource path %q is already taken in this command's folder (names are compared ignoring case)", p)
+	case dirs[lower]:
+		return fmt.Sprintf("resource path %q is the folder of another resource path in this command (names are compared ignoring case)", p)
+	}
+	for i := strings.LastIndexByte(p, '/'); i > 0; i = strings.LastIndexByte(p[:i], '/') {
+		if files[strings.ToLower(p[:i])] {
+			return fmt.Sprintf("resource path %q needs the folder %q, which is already another resource's file in this command (names are compared ignoring case)", p, p[:i])
+		}
+	}
+	return ""
 }
 
 // execute runs every task under one errgroup. Tasks never return an error:

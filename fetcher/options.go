@@ -81,6 +81,9 @@ type Options struct {
 
 	// api replaces Client in unit tests.
 	api bolt
+	// loopbackHTTP allows plain http artifact URLs to loopback when api
+	// replaces Client (with Client, Fetch decides from the bound API host).
+	loopbackHTTP bool
 	// backoff replaces the download backoff in tests.
 	backoff func(int) time.Duration
 }
