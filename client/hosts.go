@@ -120,6 +120,14 @@ func isASCII(s string) bool {
 	return true
 }
 
+// IsLoopbackHost reports whether host (as in url.URL.Hostname, in any case,
+// with or without a trailing dot) is localhost, a *.localhost name or a
+// loopback IP. The fetcher uses the same rule for artifact URLs.
+func IsLoopbackHost(host string) bool {
+	h, err := normaliseHost(host)
+	return err == nil && isLoopback(h)
+}
+
 // isLoopback reports whether a normalised host is localhost or a loopback IP.
 func isLoopback(h string) bool {
 	if h == "localhost" || strings.HasSuffix(h, ".localhost") {

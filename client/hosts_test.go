@@ -249,3 +249,16 @@ func TestDialledHostIsCheckedHost(t *testing.T) {
 		}
 	}
 }
+
+func TestIsLoopbackHost(t *testing.T) {
+	t.Parallel()
+	for host, want := range map[string]bool{
+		"localhost": true, "LOCALHOST.": true, "app.localhost": true, "127.0.0.1": true, "127.9.9.9": true,
+		"::1": true, "[::1]": true, "::ffff:127.0.0.1": true,
+		"example.com": false, "localhost.example.com": false, "10.0.0.1": false, "": false, "l\u0131calhost": false,
+	} {
+		if got := IsLoopbackHost(host); got != want {
+			t.Errorf("IsLoopbackHost(%q) = %t, want %t", host, got, want)
+		}
+	}
+}

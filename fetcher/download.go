@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/boltfetch/boltfetch/archive"
+	"github.com/boltfetch/boltfetch/client"
 )
 
 // Download failure kinds, as they appear in reports.
@@ -63,16 +63,6 @@ func (e *DownloadError) retryable() bool {
 		(e.Kind == KindStatus && (e.StatusCode == 408 || e.StatusCode == 429 || e.StatusCode >= 500))
 }
 
-// redactURL keeps scheme, host and path: the query of a presigned URL is a
-// credential, and userinfo has no business in a log line either.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
-}
-
 // sensitiveHeaders are never sent to an artifact host.
 var sensitiveHeaders = []string{"Authorization", "X-Api-Key", "X-Api-Secret", "X-Paradime-Workspace", "Cookie", "Proxy-Authorization"}
 
@@ -110,9 +100,9 @@ func checkDownloadURL(u *url.URL, loopbackHTTP bool) error {
 	switch {
 	case u.Scheme == "https":
 		return nil
-	case u.Scheme == "http" && loopbackHTTP && isLoopback(u.Hostname()):
+	case u.Scheme == "http" && loopbackHTTP && client.IsLoopbackHost(u.Hostname()):
 		return nil
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
+	case u.Scheme == "http" && client.IsLoopbackHost(u.Hostname()):
 		return &refusedURLError{fmt.Sprintf("refusing http URL to %s: plain http to loopback is only for an API endpoint on loopback, and artifacts are fetched over https only", u.Host)}
 	}
 	return &refusedURLError{fmt.Sprintf("refusing %s URL to %s: artifacts are fetched over https only", u.Scheme, u.Host)}
@@ -128,7 +118,7 @@ func (e *refusedURLError) Error() string { return e.msg }
 // endpoint, whether artifact URLs may be plain http to loopback: only when
 // the API itself is on loopback.
 func allowLoopbackHTTP(apiHost string) bool {
-	return apiHost != "" && isLoopback(apiHost)
+	return apiHost != "" && client.IsLoopbackHost(apiHost)
 }
 
 // loopbackKey marks a download request's context as allowed plain http to
@@ -138,14 +128,6 @@ type loopbackKey struct{}
 func loopbackHTTPAllowed(ctx context.Context) bool {
 	ok, _ := ctx.Value(loopbackKey{}).(bool)
 	return ok
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // downloader streams artifacts into the archive.
@@ -172,7 +154,7 @@ func (d *downloader) fetch(ctx context.Context, store archive.Store, key, rawURL
 		return archive.Digest{}, &DownloadError{Kind: KindURL, URL: "(unparsable URL)", Err: errors.New("the API returned an unparsable URL")}
 	}
 	if err := checkDownloadURL(u, d.loopbackHTTP); err != nil {
-		return archive.Digest{}, &DownloadError{Kind: KindURL, URL: redactURL(rawURL), Err: err}
+		return archive.Digest{}, &DownloadError{Kind: KindURL, URL: client.RedactURL(rawURL), Err: err}
 	}
 	var last *DownloadError
 	for attempt := 1; attempt <= d.attempts; attempt++ {
@@ -182,7 +164,7 @@ func (d *downloader) fetch(ctx context.Context, store archive.Store, key, rawURL
 				wait = min(last.RetryAfter, 30*time.Second)
 			}
 			if err := sleepCtx(ctx, wait); err != nil {
-				return archive.Digest{}, &DownloadError{Kind: KindCanceled, URL: redactURL(rawURL), Attempts: attempt - 1, Err: err}
+				return archive.Digest{}, &DownloadError{Kind: KindCanceled, URL: client.RedactURL(rawURL), Attempts: attempt - 1, Err: err}
 			}
 		}
 		dg, err := d.once(ctx, store, key, rawURL, tee, onBytes, onTotal)
@@ -211,7 +193,7 @@ func (d *downloader) fetch(ctx context.Context, store archive.Store, key, rawURL
 
 // once is one download attempt.
 func (d *downloader) once(ctx context.Context, store archive.Store, key, rawURL string, tee *streamTee, onBytes func(int64), onTotal func(int64)) (archive.Digest, error) {
-	safe := redactURL(rawURL)
+	safe := client.RedactURL(rawURL)
 	fail := func(kind string, status int, err error) (archive.Digest, error) {
 		return archive.Digest{}, &DownloadError{Kind: kind, URL: safe, StatusCode: status, Err: err}
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/boltfetch/boltfetch/archive"
+	"github.com/boltfetch/boltfetch/client"
 )
 
 func testDownloader(max int64) *downloader {
@@ -190,7 +191,7 @@ func TestDownloadIdleTimeout(t *testing.T) {
 
 func TestRedactURL(t *testing.T) {
 	t.Parallel()
-	got := redactURL("https://user:pw@bucket.s3.amazonaws.com/a/b.json?X-Amz-Signature=abc&X-Amz-Credential=def#frag")
+	got := client.RedactURL("https://user:pw@bucket.s3.amazonaws.com/a/b.json?X-Amz-Signature=abc&X-Amz-Credential=def#frag")
 	if got != "https://bucket.s3.amazonaws.com/a/b.json" {
 		t.Errorf("redactURL = %q", got)
 	}
