@@ -198,6 +198,7 @@ func build(m *manifestData, rr *runResults) *Analysis {
 	if rr.shape == "embedded-node" && a.RunResultsSchemaVersion != "" {
 		a.Warnings = append(a.Warnings, fmt.Sprintf("run_results header says %s but its results embed their node, as before dbt 0.19: read as the older shape", a.RunResultsSchemaVersion))
 	}
+	a.Warnings = append(a.Warnings, m.warnings...)
 	if a.Counts == nil {
 		a.Counts = map[string]int{}
 	}

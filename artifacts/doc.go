@@ -25,6 +25,17 @@
 //     the like are skipped without being kept.
 //   - full detail is decoded, with jsontext, only for the nodes the analysis
 //     reports. Options.Validate also checks every other node (slower).
+//     Without it, the skimmer checks only that a value it is asked for
+//     (a node, a top-level member) that is not a string, object or array is
+//     true, false, null or a number: `not json` is ErrNotJSON.
+//
+// A node is held whole while it is read, but only up to
+// [Options.MaxNodeBytes] (16 MiB by default; so are parent_map entries, the
+// metadata and member names), so memory does not grow with the largest
+// node. A bigger node is skipped to its end without being held: it counts as
+// defined, its details and edges are dropped, and Analysis.Warnings names it
+// and says that causes of skips through it may be missing. Strings that are
+// skipped are never held, however long.
 //
 // The manifest pass cannot know which nodes are reported until run_results
 // has been read. run_results is much smaller and usually finishes first,

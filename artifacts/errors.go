@@ -17,8 +17,9 @@ var (
 	ErrTruncated = errors.New("the file is truncated (the JSON ends before it is complete)")
 	// ErrNotJSON means the bytes are not valid JSON.
 	ErrNotJSON = errors.New("the file is not valid JSON")
-	// ErrTooLarge means the file is larger than the configured limit.
-	ErrTooLarge = errors.New("the file is larger than the configured limit")
+	// ErrTooLarge means the file, or a value in it that must be held in
+	// memory (Options.MaxNodeBytes), is larger than the configured limit.
+	ErrTooLarge = errors.New("larger than the configured limit")
 	// ErrWrongArtifact means the JSON is valid but is not the expected
 	// artifact: a run_results given as the manifest, the reverse, or some
 	// other JSON document. The ParseError's message says which.

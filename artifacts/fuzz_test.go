@@ -3,6 +3,7 @@ package artifacts
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -57,7 +58,7 @@ func FuzzManifest(f *testing.F) {
 		`{"nodes": {}, "parent_map": {"a": "b", "c": [[]]}}`, `{"nodes": {"a": {`, `{"nodes"`, `[`, ``)
 	run := `{"results": [{"unique_id": "model.p.a", "status": "error"}, {"unique_id": "test.a.b", "status": "fail"}, {"unique_id": "model.a.c", "status": "skipped"}, {"unique_id": "a\"b", "status": "skipped"}]}`
 	f.Fuzz(func(t *testing.T, b []byte) {
-		for _, opts := range []Options{{}, {Validate: true}, {MaxPendingBytes: -1}} {
+		for _, opts := range []Options{{}, {Validate: true}, {MaxPendingBytes: -1}, {MaxNodeBytes: 64}} {
 			opts.MaxManifestBytes = fuzzLimit
 			// Through a plain reader (pending bytes) and a ReaderAt (offsets).
 			a, err := Analyze(context.Background(), struct{ *bytes.Reader }{bytes.NewReader(b)}, strings.NewReader(run), opts)
@@ -99,7 +100,8 @@ func checkFuzzResult(t *testing.T, a *Analysis, err error) {
 // FuzzSkimmer: on valid JSON the skimmer finds exactly the value the
 // jsontext decoder finds, and on any input it never panics or loops.
 func FuzzSkimmer(f *testing.F) {
-	for _, s := range []string{`{"a": [1, {"b": "c\\\"}"}], "d": null}`, `"x"`, `[[[]]]`, `-1.5e3`, `{"a":"\\\\"}`, `{`, `"\\`} {
+	for _, s := range []string{`{"a": [1, {"b": "c\\\"}"}], "d": null}`, `"x"`, `[[[]]]`, `-1.5e3`, `{"a":"\\\\"}`, `{`, `"\\`,
+		`{"depends_on": ["` + strings.Repeat(`a\\\"\\\\`, 20) + `"], "x": "` + strings.Repeat(`\\`, 70) + `\""}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -122,6 +124,25 @@ func FuzzSkimmer(f *testing.F) {
 		}
 		if err := sk.end(); err != nil {
 			t.Fatalf("end: %v", err)
+		}
+		// With a small cap, a kept value is either read whole or skipped
+		// whole, and the skimmer ends up past it either way.
+		sk = newSkimmer(&chunkReader{b: b, n: 3})
+		sk.maxHold = 24
+		v, err = sk.value(true)
+		var big *heldTooBig
+		switch {
+		case errors.As(err, &big):
+			if big.size != int64(len(want)) || big.size <= 24 {
+				t.Fatalf("capped: heldTooBig %+v for a %d-byte value", big, len(want))
+			}
+		case err != nil:
+			t.Fatalf("capped: %v", err)
+		case !bytes.Equal(v, want):
+			t.Fatalf("capped: read %q, want %q", v, want)
+		}
+		if err := sk.end(); err != nil {
+			t.Fatalf("capped: end: %v", err)
 		}
 	})
 }

@@ -116,6 +116,22 @@ type manifestData struct {
 	// offset in ra of the first byte streamed.
 	ra     io.ReaderAt
 	raBase int64
+	// oversized are the values skipped for being over Options.MaxNodeBytes,
+	// and warnings says what that costs.
+	oversized []oversizedValue
+	warnings  []string
+	// window is the size the skimmer's window grew to: what the pass held
+	// at most of the file at once (tests check it stays bounded).
+	window int
+}
+
+// oversizedValue is a manifest value that was not held because it is longer
+// than Options.MaxNodeBytes.
+type oversizedValue struct {
+	what string // "node", "parent_map entry" or "metadata"
+	id   string
+	off  int64
+	size int64
 }
 
 // The manifest pass runs as a pipeline of two goroutines, because it is the
@@ -183,9 +199,11 @@ func readManifest(ctx context.Context, r io.Reader, file string, opts Options, s
 	}
 	pf := newPrefetchReader(&limitReader{r: r, n: opts.MaxManifestBytes})
 	defer pf.Close()
+	sk := newSkimmer(pf)
+	sk.maxHold = int(opts.MaxNodeBytes)
 	mr := &manifestReader{
 		ctx:      ctx,
-		sk:       newSkimmer(pf),
+		sk:       sk,
 		set:      set,
 		budget:   opts.MaxPendingBytes,
 		validate: opts.Validate,
@@ -222,7 +240,57 @@ func readManifest(ctx context.Context, r io.Reader, file string, opts Options, s
 		}
 		return nil, pe
 	}
+	mr.m.warnOversized(opts.MaxNodeBytes)
+	mr.m.window = cap(mr.sk.buf)
 	return mr.m, nil
+}
+
+// oversized notes a value skipped by the skimmer for being too big, or
+// returns err when it is another error.
+func (mr *manifestReader) oversized(err error, what string, id []byte) error {
+	big, ok := err.(*heldTooBig)
+	if !ok {
+		return err
+	}
+	mr.m.oversized = append(mr.m.oversized, oversizedValue{what: what, id: string(id), off: big.off, size: big.size})
+	return nil
+}
+
+// warnOversized turns the values skipped for their size into warnings,
+// naming the first few of each kind.
+func (m *manifestData) warnOversized(limit int64) {
+	const named = 5
+	for _, what := range []string{"node", "parent_map entry", "metadata"} {
+		var list []string
+		count := 0
+		for _, o := range m.oversized {
+			if o.what != what {
+				continue
+			}
+			if count++; count <= named {
+				s := fmt.Sprintf("%d bytes at byte %d", o.size, o.off)
+				if o.id != "" {
+					s = fmt.Sprintf("%s (%s)", o.id, s)
+				}
+				list = append(list, s)
+			}
+		}
+		if count == 0 {
+			continue
+		}
+		if count > named {
+			list = append(list, fmt.Sprintf("and %d more", count-named))
+		}
+		names := strings.Join(list, ", ")
+		switch what {
+		case "node":
+			m.warnings = append(m.warnings, fmt.Sprintf("%d manifest node(s) over the %d bytes a node may hold in memory (MaxNodeBytes) were skipped: %s. Each counts as defined, but its details, depends_on and attached_node were dropped, so causes of skips that go through it may be missing", count, limit, names))
+		case "parent_map entry":
+			m.warnings = append(m.warnings, fmt.Sprintf("%d parent_map entr(ies) over the %d bytes a value may hold in memory (MaxNodeBytes) were skipped: %s. Those nodes' parents are taken from depends_on instead, so causes of skips that go through them may be missing", count, limit, names))
+		default:
+			m.warnings = append(m.warnings, fmt.Sprintf("the manifest metadata is over the %d bytes a value may hold in memory (MaxNodeBytes) and was skipped: %s", limit, names))
+		}
+	}
 }
 
 // queue appends an entry to the current batch, handing the batch over when
@@ -270,8 +338,13 @@ func (mr *manifestReader) read() error {
 		return err
 	}
 	if c != '{' {
-		if _, err := sk.value(false); err != nil {
+		start := sk.offset()
+		v, err := sk.value(true)
+		if _, big := err.(*heldTooBig); err != nil && !big {
 			return err
+		}
+		if v != nil && !jsontext.Value(v).IsValid(decoderOptions...) {
+			return &ParseError{Offset: start, Err: fmt.Errorf("%w: the file does not hold one JSON value", ErrNotJSON)}
 		}
 		return wrongArtifact("a manifest must be a JSON object, this file holds a JSON %s", kindName(jsontext.Kind(c)))
 	}
@@ -290,6 +363,8 @@ func (mr *manifestReader) read() error {
 				var v []byte
 				if v, err = sk.value(true); err == nil {
 					mr.m.meta, err = readMetadata(jsontext.NewDecoder(bytes.NewReader(v), decoderOptions...))
+				} else {
+					err = mr.oversized(err, "metadata", nil)
 				}
 			case "nodes":
 				sawNodes = true
@@ -304,6 +379,8 @@ func (mr *manifestReader) read() error {
 				var v []byte
 				if v, err = sk.value(true); err == nil {
 					mr.m.meta.GeneratedAt = looseValueString(v)
+				} else {
+					err = mr.oversized(err, "metadata", []byte("generated_at"))
 				}
 			case "results", "elapsed_time":
 				err = wrongArtifact("this is a run_results (it has %q), not a manifest; swap the two files?", string(name))
@@ -369,14 +446,20 @@ func (mr *manifestReader) members(kind entryKind) error {
 		if kind == entryParentMap {
 			v, err := sk.value(true)
 			if err != nil {
-				return err
+				if err := mr.oversized(err, "parent_map entry", name); err != nil {
+					return err
+				}
+			} else {
+				vals[0] = v
+				mr.queue(kind, name, vals)
 			}
-			vals[0] = v
-			mr.queue(kind, name, vals)
 		} else {
 			v, err := sk.scan(true, &mr.found)
 			if err != nil {
-				return err
+				// A node too big to hold is still defined, without edges.
+				if err := mr.oversized(err, "node", name); err != nil {
+					return err
+				}
 			}
 			if len(v) > 0 && v[0] == '{' {
 				if mr.validate && !jsontext.Value(v).IsValid(decoderOptions...) {

@@ -14,18 +14,38 @@ import (
 // cheap. Values the analysis decodes (metadata and the nodes it reports) go
 // through jsontext, which validates them; Options.Validate checks every node.
 //
-// It keeps in memory only the value being read plus one read chunk.
+// It keeps in memory only the value being kept plus one read chunk, and a
+// kept value (or member name) only up to maxHold bytes: a kept value that
+// grows past it is let go and skipped to its end (scan then returns a
+// *heldTooBig), and a longer member name is an error. Strings and literals
+// that are skipped are never held whole, however long.
 type skimmer struct {
-	r    io.Reader
-	buf  []byte
-	pos  int    // next unread byte
-	mark int64  // file offset of the start of a value being kept, or -1
-	base int64  // file offset of buf[0]
-	name []byte // the last member name read
-	full bool   // the last read filled the window
-	eof  bool
-	rerr error
+	r       io.Reader
+	buf     []byte
+	pos     int    // next unread byte
+	mark    int64  // file offset of the start of a value being kept, or -1
+	base    int64  // file offset of buf[0]
+	name    []byte // the last member name read
+	maxHold int    // most bytes of a kept value or member name held; 0: no limit
+	dropped bool   // the value being kept outgrew maxHold and was let go
+	full    bool   // the last read filled the window
+	eof     bool
+	rerr    error
 }
+
+// heldTooBig is what scan returns for a value it was asked to keep that
+// turned out longer than maxHold bytes: the value was skipped to its end,
+// without being held, and the skimmer is past it.
+type heldTooBig struct {
+	off, size int64 // file offset and length of the value
+	limit     int
+}
+
+func (e *heldTooBig) Error() string {
+	return fmt.Sprintf("a value of %d bytes at byte %d is over the %d bytes one value may hold in memory (Options.MaxNodeBytes)", e.size, e.off, e.limit)
+}
+
+func (e *heldTooBig) Unwrap() error { return ErrTooLarge }
 
 // The window starts small, so that analysing a small file costs little, and
 // grows to skimChunk reads for big ones.
@@ -46,8 +66,14 @@ func (s *skimmer) offset() int64 { return s.base + int64(s.pos) }
 func (s *skimmer) more() bool {
 	for !s.eof {
 		keep := s.pos
-		if s.mark >= 0 && int(s.mark-s.base) < keep {
-			keep = int(s.mark - s.base)
+		if m := int(s.mark - s.base); s.mark >= 0 && m < keep {
+			if s.maxHold > 0 && len(s.buf)-m >= s.maxHold {
+				// The value being kept is longer than maxHold (it is not
+				// complete yet): let it go, it is skipped from here on.
+				s.mark, s.dropped = -1, true
+			} else {
+				keep = m
+			}
 		}
 		if keep > 0 {
 			n := copy(s.buf, s.buf[keep:])
@@ -57,8 +83,14 @@ func (s *skimmer) more() bool {
 		}
 		// Double the window when it is nearly full (a value being held is
 		// big) or when reads keep filling it (the input is big).
+		// What is held never exceeds maxHold, so neither need the window
+		// exceed maxHold plus a chunk.
 		if free := cap(s.buf) - len(s.buf); free < 4<<10 || (s.full && cap(s.buf) < skimChunk) {
-			nb := make([]byte, len(s.buf), 2*cap(s.buf))
+			size := 2 * cap(s.buf)
+			if lim := s.maxHold + skimChunk; s.maxHold > 0 && size > lim && lim > cap(s.buf) {
+				size = lim
+			}
+			nb := make([]byte, len(s.buf), size)
 			copy(nb, s.buf)
 			s.buf = nb
 		}
@@ -149,8 +181,11 @@ func (s *skimmer) next(closing byte) (bool, error) {
 }
 
 // stringEnd returns the index just past the string that starts at s.pos,
-// reading more input as needed. The string stays in the window.
-func (s *skimmer) stringEnd() (int, error) {
+// reading more input as needed. With whole, the string stays in the window
+// (a member name: an error past maxHold bytes); without, s.pos moves along
+// the string as it is read, so that a long string is not held (s.pos is
+// then inside the string, and the caller must not read the string).
+func (s *skimmer) stringEnd(whole bool) (int, error) {
 	rel := 1 // offset from s.pos where the search resumes
 	for {
 		buf, start := s.buf, s.pos
@@ -180,12 +215,44 @@ func (s *skimmer) stringEnd() (int, error) {
 				continue
 			}
 			rel = len(buf) - start
+			if whole {
+				if s.maxHold > 0 && rel > s.maxHold {
+					return 0, s.nameTooLong()
+				}
+			} else if rel > longString {
+				s.pos = resumePoint(buf, start)
+				rel = len(buf) - s.pos
+			}
 		}
 		if !s.more() {
 			s.pos = len(s.buf)
 			return 0, s.errAt("")
 		}
 	}
+}
+
+// longString is the length past which a string being skipped stops being
+// held in the window while its end is looked for: more than any member name
+// the container scan must see whole (nodeMembers).
+const longString = 64
+
+// resumePoint returns where the search for the end of an unfinished string
+// that starts at buf[start] (its opening quote) can resume after a refill,
+// holding only a byte or two of it: the search treats the byte at the
+// returned index as the string's opening quote, so it must have the same
+// escape parity as the true start. buf holds no closing quote after start.
+func resumePoint(buf []byte, start int) int {
+	n := 0 // trailing backslashes
+	for b := len(buf) - 1; b > start && buf[b] == '\\'; b-- {
+		n++
+	}
+	// An even run escapes nothing after it: resume at its last byte, which
+	// is not counted. An odd run escapes the next byte: keep one backslash
+	// of it counted.
+	if n%2 == 0 {
+		return len(buf) - 1
+	}
+	return len(buf) - 2
 }
 
 // key reads an object member name and its colon. The name (escapes kept)
@@ -197,9 +264,12 @@ func (s *skimmer) key() ([]byte, error) {
 		}
 		return nil, err
 	}
-	end, err := s.stringEnd()
+	end, err := s.stringEnd(true)
 	if err != nil {
 		return nil, err
+	}
+	if s.maxHold > 0 && end-s.pos > s.maxHold {
+		return nil, s.nameTooLong()
 	}
 	// Copy the name: reading the colon may move the window.
 	s.name = append(s.name[:0], s.buf[s.pos+1:end-1]...)
@@ -210,22 +280,17 @@ func (s *skimmer) key() ([]byte, error) {
 	return s.name, nil
 }
 
-// hold keeps the bytes from the current offset in the window until the
-// returned function is called.
-func (s *skimmer) hold() func() {
-	old := s.mark
-	if old < 0 {
-		s.mark = s.offset()
-	}
-	return func() { s.mark = old }
+func (s *skimmer) nameTooLong() error {
+	return &ParseError{Offset: s.offset(), Err: fmt.Errorf("%w: a member name longer than %d bytes (Options.MaxNodeBytes)", ErrTooLarge, s.maxHold)}
 }
 
 // structural marks the bytes the container scan stops at.
 var structural = [256]bool{'"': true, '{': true, '}': true, '[': true, ']': true}
 
 // value scans the next value. With keep, it returns the value's bytes,
-// valid until the next read; without, the bytes are dropped as they are
-// passed and nil is returned.
+// valid until the next read, or a *heldTooBig when they are more than
+// maxHold; without, the bytes are dropped as they are passed and nil is
+// returned. Kept values do not nest.
 func (s *skimmer) value(keep bool) ([]byte, error) {
 	return s.scan(keep, nil)
 }
@@ -265,11 +330,12 @@ func (s *skimmer) scan(keep bool, found *[len(nodeMembers)]int) ([]byte, error) 
 	}
 	start := s.offset()
 	if keep {
-		defer s.hold()()
+		s.mark, s.dropped = start, false
+		defer func() { s.mark = -1 }()
 	}
 	switch {
 	case c == '"':
-		end, err := s.stringEnd()
+		end, err := s.stringEnd(false)
 		if err != nil {
 			return nil, err
 		}
@@ -279,12 +345,17 @@ func (s *skimmer) scan(keep bool, found *[len(nodeMembers)]int) ([]byte, error) 
 			return nil, err
 		}
 	case c == '-' || c == 't' || c == 'f' || c == 'n' || (c >= '0' && c <= '9'):
-		s.literalEnd()
+		if err := s.literalEnd(); err != nil {
+			return nil, err
+		}
 	default:
 		return nil, s.errAt("a value")
 	}
 	if !keep {
 		return nil, nil
+	}
+	if s.dropped || s.maxHold > 0 && s.offset()-start > int64(s.maxHold) {
+		return nil, &heldTooBig{off: start, size: s.offset() - start, limit: s.maxHold}
 	}
 	return s.buf[int(start-s.base):s.pos], nil
 }
@@ -295,8 +366,22 @@ func (s *skimmer) scan(keep bool, found *[len(nodeMembers)]int) ([]byte, error) 
 // depth 1 (when found is not nil).
 func (s *skimmer) container(start int64, found *[len(nodeMembers)]int) error {
 	depth := 0
+	inString := false // s.pos is inside a long string, at a resumePoint
 	for {
 		buf, i := s.buf, s.pos
+		if inString {
+			// The rest of a long string: it cannot be a member name.
+			j, complete := closingQuote(buf, i)
+			if !complete {
+				s.pos = resumePoint(buf, i)
+				if !s.more() {
+					s.pos = len(s.buf)
+					return s.errAt("")
+				}
+				continue
+			}
+			inString, i = false, j+1
+		}
 		for i < len(buf) {
 			c := buf[i]
 			if !structural[c] {
@@ -334,7 +419,12 @@ func (s *skimmer) container(start int64, found *[len(nodeMembers)]int) error {
 				j = k + 1
 			}
 			if !complete {
-				break // refill, then rescan this string from its start
+				// Refill, then rescan a short string from its start (it may
+				// be a member name); a long one is not held but resumed.
+				if len(buf)-i > longString {
+					inString, i = true, resumePoint(buf, i)
+				}
+				break
 			}
 			if found != nil && depth == 1 {
 				if k := memberIndex(buf[i+1 : j]); k >= 0 {
@@ -355,6 +445,25 @@ func (s *skimmer) container(start int64, found *[len(nodeMembers)]int) error {
 			s.pos = len(s.buf)
 			return s.errAt("")
 		}
+	}
+}
+
+// closingQuote returns the index of the quote that closes the string whose
+// opening quote is buf[i], and whether there is one in buf.
+func closingQuote(buf []byte, i int) (int, bool) {
+	for j := i + 1; ; {
+		k := quoteIndex(buf, j)
+		if k >= len(buf) {
+			return k, false
+		}
+		n := 0
+		for b := k - 1; b > i && buf[b] == '\\'; b-- {
+			n++
+		}
+		if n%2 == 0 {
+			return k, true
+		}
+		j = k + 1
 	}
 }
 
@@ -390,20 +499,122 @@ func quoteIndex(buf []byte, j int) int {
 	return len(buf)
 }
 
-// literalEnd advances past a number, true, false or null.
-func (s *skimmer) literalEnd() {
+// literalEnd advances past a number, true, false or null, and checks it is
+// one: a bare word such as `nope` or `not json` is ErrNotJSON. (Literals
+// inside a skipped object or array are not looked at: that is Validate's
+// job.)
+func (s *skimmer) literalEnd() error {
+	start := s.offset()
+	var word string
+	switch s.buf[s.pos] {
+	case 't':
+		word = "true"
+	case 'f':
+		word = "false"
+	case 'n':
+		word = "null"
+	}
+	n, state, ok := 0, numStart, true
 	for {
 		for s.pos < len(s.buf) {
-			switch s.buf[s.pos] {
+			c := s.buf[s.pos]
+			switch c {
 			case ',', '}', ']', ' ', '\t', '\n', '\r':
-				return
+				return s.checkLiteral(start, ok && (word == "" && state.final() || word != "" && n == len(word)))
 			}
+			if word != "" {
+				ok = ok && n < len(word) && c == word[n]
+			} else {
+				state = state.next(c)
+			}
+			n++
 			s.pos++
 		}
 		if !s.more() {
-			return
+			if s.rerr != nil {
+				return s.errAt("")
+			}
+			return s.checkLiteral(start, ok && (word == "" && state.final() || word != "" && n == len(word)))
 		}
 	}
+}
+
+func (s *skimmer) checkLiteral(start int64, ok bool) error {
+	if ok {
+		return nil
+	}
+	return &ParseError{Offset: start, Err: fmt.Errorf("%w: a bare word where a value is expected (only true, false, null and numbers are written without quotes)", ErrNotJSON)}
+}
+
+// numState is the state of a small automaton for JSON's number grammar:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+type numState uint8
+
+const (
+	numStart    numState = iota
+	numMinus             // after the sign
+	numZero              // a leading 0
+	numInt               // integer digits
+	numDot               // after the point
+	numFrac              // fraction digits
+	numExp               // after e or E
+	numExpSign           // after the exponent's sign
+	numExpDigit          // exponent digits
+	numBad
+)
+
+func (st numState) final() bool {
+	return st == numZero || st == numInt || st == numFrac || st == numExpDigit
+}
+
+func (st numState) next(c byte) numState {
+	digit := c >= '0' && c <= '9'
+	switch st {
+	case numStart:
+		switch {
+		case c == '-':
+			return numMinus
+		case c == '0':
+			return numZero
+		case digit:
+			return numInt
+		}
+	case numMinus:
+		switch {
+		case c == '0':
+			return numZero
+		case digit:
+			return numInt
+		}
+	case numZero, numInt:
+		switch {
+		case digit && st == numInt:
+			return numInt
+		case c == '.':
+			return numDot
+		case c == 'e' || c == 'E':
+			return numExp
+		}
+	case numDot, numFrac:
+		switch {
+		case digit:
+			return numFrac
+		case st == numFrac && (c == 'e' || c == 'E'):
+			return numExp
+		}
+	case numExp:
+		switch {
+		case c == '+' || c == '-':
+			return numExpSign
+		case digit:
+			return numExpDigit
+		}
+	case numExpSign, numExpDigit:
+		if digit {
+			return numExpDigit
+		}
+	}
+	return numBad
 }
 
 // end checks that nothing but whitespace follows the top-level value.
