@@ -84,10 +84,13 @@ func (a *Analysis) skipGroups() []skipGroup {
 }
 
 func where(n Node) string {
-	if n.OriginalFilePath != "" {
+	switch {
+	case n.OriginalFilePath != "":
 		return n.OriginalFilePath
+	case !n.InManifest:
+		return "(not in manifest)"
 	}
-	return "(not in manifest)"
+	return "(no file path in the manifest)"
 }
 
 // WriteText writes a terminal summary: failed nodes first with their message

@@ -58,3 +58,19 @@ func TestTextListsEverything(t *testing.T) {
 		t.Error("skipped nodes are not all listed by cause")
 	}
 }
+
+// TestWhere: a node's location says "not in manifest" only when it is not.
+func TestWhere(t *testing.T) {
+	for _, tt := range []struct {
+		n    Node
+		want string
+	}{
+		{Node{OriginalFilePath: `models\a.sql`, InManifest: true}, `models\a.sql`},
+		{Node{InManifest: true}, "(no file path in the manifest)"},
+		{Node{}, "(not in manifest)"},
+	} {
+		if got := where(tt.n); got != tt.want {
+			t.Errorf("where(%+v) = %q, want %q", tt.n, got, tt.want)
+		}
+	}
+}

@@ -14,13 +14,24 @@ import (
 // is analysed once complete. It keeps memory flat as artifacts grow.
 const analysisPendingBytes = 8 << 20
 
-// defaultAnalyzer is the artifacts package's streaming analysis.
-func defaultAnalyzer(ctx context.Context, manifest, runResults io.Reader) (Analysis, error) {
-	a, err := artifacts.Analyze(ctx, manifest, runResults, artifacts.Options{MaxPendingBytes: analysisPendingBytes})
-	if err != nil {
-		return nil, err
+// defaultAnalyzer is the artifacts package's streaming analysis with its
+// default limits.
+var defaultAnalyzer = NewAnalyzer(artifacts.Options{})
+
+// NewAnalyzer returns the artifacts package's streaming analysis with the
+// given limits (zero fields take artifacts' defaults, except MaxPendingBytes,
+// which defaults to 8 MiB here so that memory stays flat as downloads grow).
+func NewAnalyzer(opts artifacts.Options) Analyzer {
+	if opts.MaxPendingBytes == 0 {
+		opts.MaxPendingBytes = analysisPendingBytes
 	}
-	return dbtAnalysis{a}, nil
+	return func(ctx context.Context, manifest, runResults io.Reader) (Analysis, error) {
+		a, err := artifacts.Analyze(ctx, manifest, runResults, opts)
+		if err != nil {
+			return nil, err
+		}
+		return dbtAnalysis{a}, nil
+	}
 }
 
 // dbtAnalysis is an *artifacts.Analysis as the report embeds it: the same

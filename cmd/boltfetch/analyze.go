@@ -16,6 +16,7 @@ type analyzeOptions struct {
 	Limits               artifacts.Options
 	MaxManifestSize      string
 	MaxRunResultsSize    string
+	MaxNodeSize          string
 }
 
 func newAnalyzeCmd(io *iostreams, runF func(*analyzeOptions) error) *cobra.Command {
@@ -46,6 +47,9 @@ Exit status: 0 when the artifacts were analysed, whatever dbt's outcome;
 			if opts.Limits.MaxRunResultsBytes, err = parseSize(opts.MaxRunResultsSize); err != nil {
 				return withCode(exitBadInput, fmt.Errorf("--max-run-results-size: %w", err))
 			}
+			if opts.Limits.MaxNodeBytes, err = parseSize(opts.MaxNodeSize); err != nil {
+				return withCode(exitBadInput, fmt.Errorf("--max-node-size: %w", err))
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -58,6 +62,7 @@ Exit status: 0 when the artifacts were analysed, whatever dbt's outcome;
 	f.StringVar(&opts.Format, "format", "text", "output format: text, json or markdown")
 	f.StringVar(&opts.MaxManifestSize, "max-manifest-size", "4GiB", "refuse a manifest larger than this (bytes, or with KB/MB/GB/KiB/MiB/GiB)")
 	f.StringVar(&opts.MaxRunResultsSize, "max-run-results-size", "1GiB", "refuse a run_results larger than this")
+	f.StringVar(&opts.MaxNodeSize, "max-node-size", "16MiB", "hold at most this much of one manifest node; a larger node is skipped with a warning (its edges are lost)")
 	f.BoolVar(&opts.Limits.Validate, "validate", false, "check that every manifest node is valid JSON (slower)")
 	return cmd
 }

@@ -115,14 +115,14 @@ func TestAnalyzeFlags(t *testing.T) {
 	var io iostreams
 	var got *analyzeOptions
 	cmd := newAnalyzeCmd(&io, func(o *analyzeOptions) error { got = o; return nil })
-	cmd.SetArgs([]string{"--manifest", "m", "--run-results", "r", "--format", "markdown", "--max-manifest-size", "10MiB", "--max-run-results-size", "5MB", "--validate"})
+	cmd.SetArgs([]string{"--manifest", "m", "--run-results", "r", "--format", "markdown", "--max-manifest-size", "10MiB", "--max-run-results-size", "5MB", "--max-node-size", "1MiB", "--validate"})
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
 	if got == nil {
 		t.Fatal("runF not called")
 	}
-	want := artifacts.Options{MaxManifestBytes: 10 << 20, MaxRunResultsBytes: 5e6, Validate: true}
+	want := artifacts.Options{MaxManifestBytes: 10 << 20, MaxRunResultsBytes: 5e6, MaxNodeBytes: 1 << 20, Validate: true}
 	if got.Manifest != "m" || got.RunResults != "r" || got.Format != "markdown" || got.Limits != want {
 		t.Errorf("parsed %+v, want manifest m, run-results r, markdown, limits %+v", *got, want)
 	}
@@ -137,6 +137,9 @@ func TestAnalyzeFlagDefaults(t *testing.T) {
 	cmd.SetArgs([]string{"--manifest", "m", "--run-results", "r"})
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
+	}
+	if got.Limits.MaxNodeBytes != artifacts.DefaultMaxNodeBytes {
+		t.Errorf("default --max-node-size %d, want %d", got.Limits.MaxNodeBytes, artifacts.DefaultMaxNodeBytes)
 	}
 	if got.Limits.MaxManifestBytes != artifacts.DefaultMaxManifestBytes || got.Limits.MaxRunResultsBytes != artifacts.DefaultMaxRunResultsBytes {
 		t.Errorf("default limits %d/%d, want %d/%d", got.Limits.MaxManifestBytes, got.Limits.MaxRunResultsBytes, artifacts.DefaultMaxManifestBytes, artifacts.DefaultMaxRunResultsBytes)

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/boltfetch/boltfetch/archive"
+	"github.com/boltfetch/boltfetch/artifacts"
 	"github.com/boltfetch/boltfetch/client"
 	"github.com/boltfetch/boltfetch/fetcher"
 	"github.com/boltfetch/boltfetch/internal/progress"
@@ -34,6 +35,7 @@ type fetchOptions struct {
 	Timeout         time.Duration
 	MaxArtifactSize string
 	MaxPayloadSize  string
+	MaxNodeSize     string
 	LogLevel        string
 
 	RequestTimeout  time.Duration
@@ -87,6 +89,7 @@ api_url host that is not allowed.`,
 	f.DurationVar(&opts.Timeout, "timeout", 30*time.Minute, "give up the whole follow-up after this long (0: never)")
 	f.StringVar(&opts.MaxArtifactSize, "max-artifact-size", "2GiB", "refuse an artifact larger than this (bytes, or with KB/MB/GB/KiB/MiB/GiB)")
 	f.StringVar(&opts.MaxPayloadSize, "max-payload-size", "16MiB", "refuse a payload larger than this")
+	f.StringVar(&opts.MaxNodeSize, "max-node-size", "16MiB", "analysis: hold at most this much of one manifest node; a larger node is skipped with a warning")
 	f.StringVar(&opts.LogLevel, "log-level", "info", "stderr log level: debug, info, warn or error")
 	f.DurationVar(&opts.RequestTimeout, "request-timeout", client.DefaultRequestTimeout, "give up one Paradime API attempt after this long (body included)")
 	f.StringVar(&opts.MaxResponseSize, "max-response-size", "64MiB", "refuse a Paradime API answer larger than this (stdout is inside it)")
@@ -117,6 +120,7 @@ func runFetch(ctx context.Context, opts *fetchOptions) error {
 	fopts := fetcher.Options{
 		Concurrency: opts.Concurrency, Artifacts: opts.Artifacts, Logs: fetcher.LogsMode(opts.Logs),
 		MaxArtifactSize: cfg.maxArtifact, MaxPayloadSize: cfg.maxPayload,
+		Analyzer: fetcher.NewAnalyzer(artifacts.Options{MaxNodeBytes: cfg.maxNode}),
 	}
 	return followUp(ctx, opts.io, raw, opts.Out, cfg.level, cfg.client, fopts, opts.Format)
 }
@@ -188,6 +192,7 @@ type fetchConfig struct {
 	level       slog.Level
 	maxArtifact int64
 	maxPayload  int64
+	maxNode     int64
 }
 
 // config checks every flag before any work, so bad input fails fast with
@@ -216,6 +221,9 @@ func (opts *fetchOptions) config() (fetchConfig, error) {
 	}
 	if fc.maxPayload, err = parseSize(opts.MaxPayloadSize); err != nil {
 		return fc, fmt.Errorf("--max-payload-size: %w", err)
+	}
+	if fc.maxNode, err = parseSize(opts.MaxNodeSize); err != nil {
+		return fc, fmt.Errorf("--max-node-size: %w", err)
 	}
 	getenv := opts.getenv
 	if getenv == nil {

@@ -28,7 +28,7 @@ func TestFetchFlags(t *testing.T) {
 		{[]string{"p.json"}, fetchOptions{
 			Payload: "p.json", Out: "./boltfetch-archive", Format: "text", Concurrency: 8,
 			Artifacts: []string{"target/manifest.json", "target/run_results.json"}, Logs: "all",
-			Timeout: 30 * time.Minute, MaxArtifactSize: "2GiB", MaxPayloadSize: "16MiB", LogLevel: "info",
+			Timeout: 30 * time.Minute, MaxArtifactSize: "2GiB", MaxPayloadSize: "16MiB", MaxNodeSize: "16MiB", LogLevel: "info",
 			RequestTimeout: time.Minute, MaxResponseSize: "64MiB", Retries: 6,
 		}},
 		{[]string{"--out", "/a", "--format", "json", "--concurrency", "32", "--artifacts", "*", "--logs", "failed",
@@ -39,7 +39,7 @@ func TestFetchFlags(t *testing.T) {
 			fetchOptions{
 				Payload: "-", Out: "/a", Format: "json", Concurrency: 32, Artifacts: []string{"*"}, Logs: "failed",
 				AllowHosts: []string{"a.example.com", "*.b.example.com"}, Timeout: 5 * time.Second,
-				MaxArtifactSize: "1GiB", MaxPayloadSize: "16MiB", LogLevel: "debug",
+				MaxArtifactSize: "1GiB", MaxPayloadSize: "16MiB", MaxNodeSize: "16MiB", LogLevel: "debug",
 				RequestTimeout: 10 * time.Second, MaxResponseSize: "8MiB", Retries: 0,
 				APIEndpoint: "https://api.paradime.io/api/v1/t/graphql", APIKey: "k", APISecret: "s", WorkspaceUID: "w",
 				FallbackTypedQuery: true,
@@ -47,7 +47,7 @@ func TestFetchFlags(t *testing.T) {
 		{[]string{"--artifacts", "target/manifest.json,target/catalog.json", "x"}, fetchOptions{
 			Payload: "x", Out: "./boltfetch-archive", Format: "text", Concurrency: 8,
 			Artifacts: []string{"target/manifest.json", "target/catalog.json"}, Logs: "all",
-			Timeout: 30 * time.Minute, MaxArtifactSize: "2GiB", MaxPayloadSize: "16MiB", LogLevel: "info",
+			Timeout: 30 * time.Minute, MaxArtifactSize: "2GiB", MaxPayloadSize: "16MiB", MaxNodeSize: "16MiB", LogLevel: "info",
 			RequestTimeout: time.Minute, MaxResponseSize: "64MiB", Retries: 6,
 		}},
 	}
@@ -68,7 +68,7 @@ func TestFetchFlags(t *testing.T) {
 func TestFetchConfig(t *testing.T) {
 	t.Parallel()
 	base := func() *fetchOptions {
-		return &fetchOptions{Format: "text", Logs: "all", Concurrency: 8, MaxArtifactSize: "2GiB", MaxPayloadSize: "1MB", LogLevel: "info",
+		return &fetchOptions{Format: "text", Logs: "all", Concurrency: 8, MaxArtifactSize: "2GiB", MaxPayloadSize: "1MB", MaxNodeSize: "1MiB", LogLevel: "info",
 			RequestTimeout: time.Minute, MaxResponseSize: "64MiB", Retries: 6,
 			getenv: func(k string) string {
 				return map[string]string{"PARADIME_API_KEY": "env-key", "PARADIME_API_SECRET": "env-secret", "PARADIME_API_ENDPOINT": "https://api.paradime.io/api/v1/x/graphql"}[k]
@@ -81,6 +81,9 @@ func TestFetchConfig(t *testing.T) {
 	}
 	if fc.client.APIKey != "env-key" || fc.client.APISecret != "env-secret" || fc.maxArtifact != 2<<30 || fc.maxPayload != 1e6 {
 		t.Errorf("from env: %+v", fc)
+	}
+	if fc.maxNode != 1<<20 {
+		t.Errorf("--max-node-size 1MiB gave %d", fc.maxNode)
 	}
 	if fc.client.RequestTimeout != time.Minute || fc.client.MaxBodyBytes != 64<<20 || fc.client.MaxRetries != 6 {
 		t.Errorf("client limits not passed on: %+v", fc.client)
@@ -103,6 +106,7 @@ func TestFetchConfig(t *testing.T) {
 		"level":       func(o *fetchOptions) { o.LogLevel = "loud" },
 		"retries":     func(o *fetchOptions) { o.Retries = -1 },
 		"response":    func(o *fetchOptions) { o.MaxResponseSize = "0" },
+		"node":        func(o *fetchOptions) { o.MaxNodeSize = "big" },
 		"request":     func(o *fetchOptions) { o.RequestTimeout = 0 },
 	} {
 		o := base()
