@@ -284,11 +284,11 @@ func (m *manifestData) warnOversized(limit int64) {
 		names := strings.Join(list, ", ")
 		switch what {
 		case "node":
-			m.warnings = append(m.warnings, fmt.Sprintf("%d manifest node(s) over the %d bytes a node may hold in memory (MaxNodeBytes) were skipped: %s. Each counts as defined, but its details, depends_on and attached_node were dropped, so causes of skips that go through it may be missing", count, limit, names))
+			m.warnings = append(m.warnings, fmt.Sprintf("%d manifest node(s) over the %d bytes a node may hold in memory (Options.MaxNodeBytes, --max-node-size) were skipped: %s. Each counts as defined, but its details, depends_on and attached_node were dropped, so causes of skips that go through it may be missing", count, limit, names))
 		case "parent_map entry":
-			m.warnings = append(m.warnings, fmt.Sprintf("%d parent_map entr(ies) over the %d bytes a value may hold in memory (MaxNodeBytes) were skipped: %s. Those nodes' parents are taken from depends_on instead, so causes of skips that go through them may be missing", count, limit, names))
+			m.warnings = append(m.warnings, fmt.Sprintf("%d parent_map entr(ies) over the %d bytes a value may hold in memory (Options.MaxNodeBytes, --max-node-size) were skipped: %s. Those nodes' parents are taken from depends_on instead, so causes of skips that go through them may be missing", count, limit, names))
 		default:
-			m.warnings = append(m.warnings, fmt.Sprintf("the manifest metadata is over the %d bytes a value may hold in memory (MaxNodeBytes) and was skipped: %s", limit, names))
+			m.warnings = append(m.warnings, fmt.Sprintf("the manifest metadata is over the %d bytes a value may hold in memory (Options.MaxNodeBytes, --max-node-size) and was skipped: %s", limit, names))
 		}
 	}
 }
