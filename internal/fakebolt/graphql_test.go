@@ -108,38 +108,11 @@ func TestBoltCommandLogsPaging(t *testing.T) {
 	errs.WriteString("err a\nerr b\n")
 	s.AddRun(Run{ID: 9, Status: "running", Commands: []Command{{ID: 90, Command: "dbt build", Stdout: out.String(), Stderr: errs.String()}}})
 
-	type page struct {
-		Lines []struct {
-			Stream string `json:"stream"`
-			Line   string `json:"line"`
-		} `json:"lines"`
-		Cursor   string `json:"cursor"`
-		Finished bool   `json:"finished"`
-	}
-	cursor, pages := "0:0", 0
-	var gotOut, gotErr strings.Builder
-	for pages = 1; pages <= 10; pages++ {
-		var p page
-		field(t, query(t, s, fmt.Sprintf(`{ boltCommandLogs(commandId: 90, cursor: %q) { lines { stream line } cursor finished } }`, cursor)), "boltCommandLogs", &p)
-		if len(p.Lines) > 100 {
-			t.Fatalf("page of %d lines, want at most 100", len(p.Lines))
-		}
-		for _, l := range p.Lines {
-			dst := &gotOut
-			if l.Stream == "STDERR" {
-				dst = &gotErr
-			}
-			dst.WriteString(l.Line + "\n")
-		}
-		cursor = p.Cursor
-		if p.Finished {
-			break
-		}
-	}
+	gotOut, gotErr, pages, cursor := pageLogs(t, s, 90, "0:0", 100)
 	if pages != 3 || cursor != "250:2" {
 		t.Errorf("finished after %d pages at cursor %q, want 3 pages at 250:2", pages, cursor)
 	}
-	if gotOut.String() != out.String() || gotErr.String() != errs.String() {
+	if gotOut != out.String() || gotErr != errs.String() {
 		t.Errorf("reassembled logs differ from the command's output")
 	}
 	r := query(t, s, `{ boltCommandLogs(commandId: 90, cursor: "x") { cursor } }`)
@@ -233,4 +206,45 @@ func TestRootFieldsThroughFragments(t *testing.T) {
 	if _, m := inspectDocument(`query A { boltCommand(commandId: 1) { command } } mutation B { cancelBoltRun(runId: 1) { ok } }`, "B"); !m {
 		t.Errorf("operation B not seen as a mutation")
 	}
+}
+
+// pageLogs follows boltCommandLogs for a command from cursor start ("" sends
+// no cursor, to test the default), checking that no page has more than
+// maxLines lines, and returns the reassembled streams, the number of pages
+// and the last cursor. It gives up after 10 pages.
+func pageLogs(t *testing.T, s *Server, commandID int64, start string, maxLines int) (stdout, stderr string, pages int, cursor string) {
+	t.Helper()
+	var page struct {
+		Lines []struct {
+			Stream string `json:"stream"`
+			Line   string `json:"line"`
+		} `json:"lines"`
+		Cursor   string `json:"cursor"`
+		Finished bool   `json:"finished"`
+	}
+	var out, errs strings.Builder
+	cursor = start
+	for !page.Finished {
+		if pages++; pages > 10 {
+			t.Fatalf("boltCommandLogs not finished after 10 pages (cursor %q)", cursor)
+		}
+		q := fmt.Sprintf(`{ boltCommandLogs(commandId: %d) { lines { stream line } cursor finished } }`, commandID)
+		if cursor != "" {
+			q = fmt.Sprintf(`{ boltCommandLogs(commandId: %d, cursor: %q) { lines { stream line } cursor finished } }`, commandID, cursor)
+		}
+		page.Lines = nil
+		field(t, query(t, s, q), "boltCommandLogs", &page)
+		if len(page.Lines) > maxLines {
+			t.Fatalf("page of %d lines, want at most %d", len(page.Lines), maxLines)
+		}
+		for _, l := range page.Lines {
+			dst := &out
+			if l.Stream == "STDERR" {
+				dst = &errs
+			}
+			dst.WriteString(l.Line + "\n")
+		}
+		cursor = page.Cursor
+	}
+	return out.String(), errs.String(), pages, cursor
 }

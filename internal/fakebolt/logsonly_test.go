@@ -42,46 +42,15 @@ func TestLogsOnly(t *testing.T) {
 		t.Errorf("boltRunStatus commands = %+v, want empty stdout and stderr", st.Commands)
 	}
 
-	var page struct {
-		Lines []struct {
-			Stream string `json:"stream"`
-			Line   string `json:"line"`
-		} `json:"lines"`
-		Cursor   string `json:"cursor"`
-		Finished bool   `json:"finished"`
-	}
-	cursor, pages := "", 0
-	var gotOut, gotErr strings.Builder
-	for !page.Finished {
-		if pages++; pages > 10 {
-			t.Fatalf("boltCommandLogs not finished after 10 pages (cursor %q)", cursor)
-		}
-		q := `{ boltCommandLogs(commandId: 80) { lines { stream line } cursor finished } }`
-		if cursor != "" {
-			q = fmt.Sprintf(`{ boltCommandLogs(commandId: 80, cursor: %q) { lines { stream line } cursor finished } }`, cursor)
-		}
-		page.Lines = nil
-		field(t, query(t, s, q), "boltCommandLogs", &page)
-		if len(page.Lines) > 4 {
-			t.Fatalf("page of %d lines, want at most 4", len(page.Lines))
-		}
-		for _, l := range page.Lines {
-			dst := &gotOut
-			if l.Stream == "STDERR" {
-				dst = &gotErr
-			}
-			dst.WriteString(l.Line + "\n")
-		}
-		cursor = page.Cursor
-	}
+	gotOut, gotErr, pages, cursor := pageLogs(t, s, 80, "", 4)
 	if pages != 5 || cursor != "10:7" { // 17 lines, 4 a page
 		t.Errorf("finished after %d pages at cursor %q, want 5 pages at 10:7", pages, cursor)
 	}
-	if gotOut.String() != out.String() {
-		t.Errorf("paged stdout = %q, want %q", gotOut.String(), out.String())
+	if gotOut != out.String() {
+		t.Errorf("paged stdout = %q, want %q", gotOut, out.String())
 	}
-	if gotErr.String() != errs.String() {
-		t.Errorf("paged stderr = %q, want %q", gotErr.String(), errs.String())
+	if gotErr != errs.String() {
+		t.Errorf("paged stderr = %q, want %q", gotErr, errs.String())
 	}
 }
 
