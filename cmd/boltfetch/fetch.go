@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -209,11 +208,6 @@ func (opts *fetchOptions) config() (fetchConfig, error) {
 	case fetcher.LogsAll, fetcher.LogsFailed, fetcher.LogsNone:
 	default:
 		return fc, fmt.Errorf("--logs %q: want all, failed or none", opts.Logs)
-	}
-	for _, g := range opts.Artifacts {
-		if _, err := path.Match(g, ""); err != nil {
-			return fc, fmt.Errorf("--artifacts %q is not a valid glob: %w", g, err)
-		}
 	}
 	if opts.Concurrency < 1 || opts.Concurrency > 1024 {
 		return fc, fmt.Errorf("--concurrency %d: want 1 to 1024", opts.Concurrency)

@@ -107,7 +107,6 @@ func TestFetchConfig(t *testing.T) {
 		"retries":     func(o *fetchOptions) { o.Retries = -1 },
 		"response":    func(o *fetchOptions) { o.MaxResponseSize = "0" },
 		"node":        func(o *fetchOptions) { o.MaxNodeSize = "big" },
-		"glob":        func(o *fetchOptions) { o.Artifacts = []string{"target/[abc"} },
 		"request":     func(o *fetchOptions) { o.RequestTimeout = 0 },
 	} {
 		o := base()
