@@ -237,6 +237,34 @@ func TestFetchHostRefused(t *testing.T) {
 	}
 }
 
+// TestFetchBadOptions: options that cannot work are refused before any
+// request, with an *OptionsError (exit 2 in the CLI).
+func TestFetchBadOptions(t *testing.T) {
+	t.Parallel()
+	run := demodata.Run()
+	srv := startFake(t, fakebolt.Options{}, run)
+	c := newClient(t)
+	for name, mod := range map[string]func(*Options){
+		"bad glob": func(o *Options) { o.Artifacts = []string{"target/[abc"} },
+		"bad logs": func(o *Options) { o.Logs = "some" },
+	} {
+		st, dir := newStore(t)
+		opts := fastOpts(c, st)
+		mod(&opts)
+		_, err := Fetch(context.Background(), strings.NewReader(string(payloadOf(t, srv, run.ID))), opts)
+		var oe *OptionsError
+		if !errors.As(err, &oe) {
+			t.Errorf("%s: err = %v, want an *OptionsError", name, err)
+		}
+		if files := listFiles(t, dir); len(files) != 0 {
+			t.Errorf("%s: archive holds %v", name, files)
+		}
+	}
+	if n := srv.Stats().Requests[fakebolt.RouteGraphQL]; n != 0 {
+		t.Errorf("%d requests sent with unusable options", n)
+	}
+}
+
 // TestFetchGuardRefusal: a payload whose api_query is a mutation, or asks for
 // another command, fails that command only.
 func TestFetchGuardRefusal(t *testing.T) {
