@@ -338,37 +338,11 @@ func (c *Client) mapError(err error, st *callState) error {
 			msgs = append(msgs, e.Message)
 			continue
 		}
-		var (
-			authErr  *AuthError
-			rateErr  *RateLimitError
-			gqlErr   *GraphQLError
-			nfErr    *NotFoundError
-			trErr    *TransportError
-			stErr    *StatusError
-			bigErr   *BodyTooLargeError
-			hostErr  *HostNotAllowedError
-			typedErr error
-		)
-		switch {
-		case errors.As(inner, &authErr):
-			typedErr = authErr
-		case errors.As(inner, &rateErr):
-			typedErr = rateErr
-		case errors.As(inner, &gqlErr):
-			typedErr = gqlErr
-		case errors.As(inner, &nfErr):
-			typedErr = nfErr
-		case errors.As(inner, &trErr):
-			typedErr = trErr
-		case errors.As(inner, &stErr):
-			typedErr = stErr
-		case errors.As(inner, &bigErr):
-			typedErr = bigErr
-		case errors.As(inner, &hostErr):
-			typedErr = hostErr
-		}
-		if typedErr != nil {
-			return typedErr
+		// The Doer and the transport already return this package's typed
+		// errors; hasura only wraps them.
+		var typed typedError
+		if errors.As(inner, &typed) {
+			return typed
 		}
 		if code, _ := e.Extensions["code"].(string); code == graphql.ErrJsonDecode {
 			return &DecodeError{Host: c.host, Err: &redactedError{msg: c.redact(inner.Error()), err: inner}}

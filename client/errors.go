@@ -162,3 +162,19 @@ type QueryRefusedError struct {
 func (e *QueryRefusedError) Error() string {
 	return "refusing the payload's GraphQL document: " + e.Reason
 }
+
+// typedError marks the errors that the transport and the Doer return
+// already typed, so that mapError passes them through hasura's wrapping.
+type typedError interface {
+	error
+	typed()
+}
+
+func (*AuthError) typed()           {}
+func (*RateLimitError) typed()      {}
+func (*NotFoundError) typed()       {}
+func (*GraphQLError) typed()        {}
+func (*TransportError) typed()      {}
+func (*StatusError) typed()         {}
+func (*BodyTooLargeError) typed()   {}
+func (*HostNotAllowedError) typed() {}
