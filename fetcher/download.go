@@ -18,18 +18,6 @@ import (
 	"github.com/boltfetch/boltfetch/client"
 )
 
-// Download failure kinds, as they appear in reports.
-const (
-	KindExpired   = "expired"   // the presigned URL answered 403
-	KindTruncated = "truncated" // the body ended before its Content-Length
-	KindTooLarge  = "too_large" // over the artifact size cap
-	KindStatus    = "status"    // an HTTP status that is not worth retrying
-	KindTransport = "transport" // connection errors, resets, timeouts
-	KindURL       = "bad_url"   // the API gave a URL we will not fetch
-	KindArchive   = "archive"   // writing to the archive failed
-	KindCanceled  = "canceled"  // the fetch was cancelled
-)
-
 // DownloadError is one failed download attempt, or the last of several.
 type DownloadError struct {
 	Kind       string
@@ -245,7 +233,7 @@ func (d *downloader) once(ctx context.Context, store archive.Store, key, rawURL 
 		return archive.Digest{}, de
 	}
 	if resp.ContentLength > d.maxSize {
-		return fail(KindTooLarge, 0, fmt.Errorf("Content-Length %d is over the cap of %d bytes (--max-artifact-size)", resp.ContentLength, d.maxSize))
+		return fail(KindTooLarge, 0, fmt.Errorf("Content-Length %d is over the cap of %d bytes ", resp.ContentLength, d.maxSize))
 	}
 	if onTotal != nil && resp.ContentLength >= 0 {
 		onTotal(resp.ContentLength)
@@ -264,7 +252,7 @@ func (d *downloader) once(ctx context.Context, store archive.Store, key, rawURL 
 			idle.Reset(d.idleTimeout)
 			n += int64(m)
 			if n > d.maxSize {
-				return fail(KindTooLarge, 0, fmt.Errorf("body is over the cap of %d bytes (--max-artifact-size)", d.maxSize))
+				return fail(KindTooLarge, 0, fmt.Errorf("body is over the cap of %d bytes ", d.maxSize))
 			}
 			if _, werr := dst.Write(buf[:m]); werr != nil {
 				return fail(KindArchive, 0, werr)

@@ -111,6 +111,10 @@ func (t *streamTee) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// ReadsFromMemory implements artifacts.MemoryReader: Read only copies
+// queued bytes, so the analysis reads the stream without a read-ahead.
+func (t *streamTee) ReadsFromMemory() bool { return true }
+
 // Read gives the analysis the queued bytes, io.EOF after a clean end, or
 // errAbandoned.
 func (t *streamTee) Read(p []byte) (int, error) {
