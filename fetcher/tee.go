@@ -18,7 +18,7 @@ const (
 	// teeLimit is the most bytes a stream holds for its analysis; past it
 	// the download waits for the analysis (backpressure), so memory does
 	// not grow with the artifact.
-	teeLimit = 4 << 20
+	teeLimit = 1 << 20
 	// teeStall is the longest a download waits for its analysis before the
 	// stream is abandoned: the safety valve that keeps a stuck analysis
 	// from ever holding a download.
