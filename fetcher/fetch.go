@@ -243,8 +243,13 @@ func (r *runner) plan(ctx context.Context, cmds []Command) {
 		}
 		seen[strings.ToLower(idName)] = true
 		cs.dir = r.folder + "/commands/" + idName
+		idx, err := loadIndex(ctx, r.store, cs.dir, r.log)
+		if err != nil {
+			cs.addErr(r.log, ItemError{Path: commandName, Stage: StageArchive, Kind: KindArchive, Message: err.Error() + ": nothing is fetched for this command"})
+			continue
+		}
 		cs.writeRecord = true
-		cs.idx = loadIndex(ctx, r.store, cs.dir, r.log)
+		cs.idx = idx
 		cs.idx.describe(&cs.rep)
 
 		cs.fetchLogs = r.opts.Logs == LogsAll || (r.opts.Logs == LogsFailed && c.Failed())
@@ -384,14 +389,20 @@ func (r *runner) execute(ctx context.Context) {
 func (r *runner) logsTask(ctx context.Context, cs *cmdState) {
 	outKey, errKey := cs.dir+"/"+stdoutName, cs.dir+"/"+stderrName
 	if pl := cs.idx.logs(); pl != nil {
-		if pl.Stdout.Path == outKey && pl.Stderr.Path == errKey &&
-			r.verify(ctx, outKey, pl.Stdout) && r.verify(ctx, errKey, pl.Stderr) {
+		outOK, outBad := r.verify(ctx, outKey, pl.Stdout)
+		errOK, errBad := false, false
+		if outOK {
+			errOK, errBad = r.verify(ctx, errKey, pl.Stderr)
+		}
+		if pl.Stdout.Path == outKey && pl.Stderr.Path == errKey && outOK && errOK {
 			cs.mu.Lock()
 			cs.rep.Logs = &Logs{Stdout: pl.Stdout, Stderr: pl.Stderr, Source: "archive"}
 			cs.mu.Unlock()
 			return
 		}
-		cs.idx.dropLogs()
+		if pl.Stdout.Path != outKey || pl.Stderr.Path != errKey || outBad || errBad {
+			cs.idx.dropLogs()
+		}
 	}
 	task := r.opts.Progress.Task(fmt.Sprintf("%s logs", cs.rep.ID))
 	stdout, stderr, source, err := r.api.commandOutput(ctx, cs.c.APIQuery, cs.c.ID)
@@ -477,11 +488,16 @@ func (r *runner) artifactTask(ctx context.Context, cs *cmdState, slot int) {
 	}
 
 	if prev := cs.idx.artifact(a.Path); prev != nil {
-		if prev.Location == key && r.verify(ctx, key, &LogFile{Bytes: prev.Bytes, SHA256: prev.SHA256}) {
+		ok, damaged := r.verify(ctx, key, &LogFile{Bytes: prev.Bytes, SHA256: prev.SHA256})
+		if prev.Location == key && ok {
 			a.Location, a.Bytes, a.SHA256, a.Reused = key, prev.Bytes, prev.SHA256, true
 			return
 		}
-		cs.idx.drop(a.Path)
+		// A file that could not be checked (a cancel, a read error) stays
+		// indexed: only a file shown to differ is forgotten.
+		if prev.Location != key || damaged {
+			cs.idx.drop(a.Path)
+		}
 	}
 
 	if wc, ok := r.store.(archive.WritableChecker); ok {
@@ -583,13 +599,16 @@ func (r *runner) analyze(ctx context.Context, cs *cmdState) {
 	cs.mu.Unlock()
 }
 
-// verify reports whether key holds exactly what want records.
-func (r *runner) verify(ctx context.Context, key string, want *LogFile) bool {
+// verify reports whether key holds exactly what want records (ok), or was
+// shown not to (damaged: missing, or another size or content). Neither is
+// true when the check itself failed.
+func (r *runner) verify(ctx context.Context, key string, want *LogFile) (ok, damaged bool) {
 	ok, err := archive.Verify(ctx, r.store, key, archive.Digest{Bytes: want.Bytes, SHA256: want.SHA256})
 	if err != nil {
 		r.log.Debug("cannot verify archived file: fetching it again", "key", key, "error", err)
+		return false, false
 	}
-	return ok
+	return ok, !ok
 }
 
 // finishCommand completes a command's report with everything its folder
