@@ -197,6 +197,11 @@ type cmdState struct {
 	streamAn   *artifacts.Analysis
 	streamErr  error
 
+	// resultsGo is closed once the run_results task holds its slot of a
+	// shared Limiter, or has ended (see acquireSlot).
+	resultsGo     chan struct{}
+	resultsGoOnce sync.Once
+
 	fetchLogs    bool
 	resourceIdx  []int // payload resource index of each rep.Artifacts slot
 	writeRecord  bool
@@ -311,6 +316,7 @@ func (r *runner) plan(ctx context.Context, cmds []Command) {
 			}
 		}
 		if cs.manifest >= 0 && cs.results >= 0 {
+			cs.resultsGo = make(chan struct{})
 			cs.analysisWait.Store(2)
 			cs.mTee, cs.rTee = newStreamTee(), newStreamTee()
 			cs.streamDone = make(chan struct{})
@@ -387,6 +393,12 @@ func (r *runner) execute(ctx context.Context) {
 // logsTask archives one command's stdout and stderr, unless the archive
 // already holds them complete.
 func (r *runner) logsTask(ctx context.Context, cs *cmdState) {
+	release, err := r.acquireSlot(ctx, cs, -1)
+	if err != nil {
+		cs.addErr(r.log, itemErr(StageAPIQuery, err))
+		return
+	}
+	defer release()
 	outKey, errKey := cs.dir+"/"+stdoutName, cs.dir+"/"+stderrName
 	if pl := cs.idx.logs(); pl != nil {
 		outOK, outBad := r.verify(ctx, outKey, pl.Stdout)
@@ -469,6 +481,9 @@ func (r *runner) artifactTask(ctx context.Context, cs *cmdState, slot int) {
 	res := cs.c.Resources[cs.resourceIdx[slot]]
 	a := cs.rep.Artifacts[slot] // this task owns the slot; copy back at the end
 	defer func() { cs.rep.Artifacts[slot] = a }()
+	if slot == cs.results && cs.resultsGo != nil {
+		defer cs.resultsGoOnce.Do(func() { close(cs.resultsGo) })
+	}
 	var tee *streamTee
 	switch slot {
 	case cs.manifest:
@@ -485,6 +500,15 @@ func (r *runner) artifactTask(ctx context.Context, cs *cmdState, slot int) {
 		e := itemErr(stage, err)
 		e.ResourceID, e.Path = ID(res.RawID), a.Path
 		cs.addErr(r.log, e)
+	}
+	release, err := r.acquireSlot(ctx, cs, slot)
+	if err != nil {
+		fail(StageResourceQuery, err)
+		return
+	}
+	defer release()
+	if slot == cs.results && cs.resultsGo != nil {
+		cs.resultsGoOnce.Do(func() { close(cs.resultsGo) })
 	}
 
 	if prev := cs.idx.artifact(a.Path); prev != nil {
