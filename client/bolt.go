@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -94,7 +95,7 @@ func (f *flexInt) UnmarshalJSON(b []byte) error {
 	}
 	n, ok := flexid.Int(b)
 	if !ok {
-		return fmt.Errorf("id %s is not an integer", excerpt(string(b), 40))
+		return fmt.Errorf("id %s is not an integer", strconv.Quote(excerpt(string(b), 40)))
 	}
 	*f = flexInt(n)
 	return nil
