@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/url"
 	"reflect"
-	"strconv"
 	"strings"
 	"time"
 
@@ -95,7 +94,7 @@ func (f *flexInt) UnmarshalJSON(b []byte) error {
 	}
 	n, ok := flexid.Int(b)
 	if !ok {
-		return fmt.Errorf("id %s is not an integer", strconv.Quote(excerpt(string(b), 40)))
+		return fmt.Errorf("id %s is not an integer", excerpt(string(b), 40))
 	}
 	*f = flexInt(n)
 	return nil
