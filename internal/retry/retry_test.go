@@ -29,7 +29,7 @@ func TestParseRetryAfter(t *testing.T) {
 		{"soon", 0, false},
 		{"99999999999999999999", time.Duration(maxSeconds) * time.Second, true}, // overflow: the longest wait, capped by the caller
 		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second, true},
-		{now.Add(-time.Hour).Format(http.TimeFormat), 0, true},              // a date in the past: retry now
+		{now.Add(-time.Hour).Format(http.TimeFormat), 0, true},                // a date in the past: retry now
 		{now.Add(2 * time.Minute).Format(time.RFC850), 2 * time.Minute, true}, // obsolete forms are HTTP dates too
 		{now.Add(3 * time.Minute).Format(time.ANSIC), 3 * time.Minute, true},
 		{"Sun, 99 Nov 2026 08:49:37 GMT", 0, false},
