@@ -72,14 +72,17 @@ func New(cfg Config) (*Client, error) {
 func parseEndpoint(raw string) (*url.URL, string, error) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Opaque != "" || u.Host == "" {
-		return nil, "", errors.New("PARADIME_API_ENDPOINT is not an absolute URL such as https://api.paradime.io/api/v1/<token>/graphql")
+		return nil, "", &ConfigError{Setting: SettingEndpoint, Reason: "not an absolute URL such as https://api.paradime.io/api/v1/<token>/graphql"}
 	}
 	host, err := normaliseHost(u.Hostname())
 	if err != nil {
-		return nil, "", fmt.Errorf("PARADIME_API_ENDPOINT: %w", err)
+		return nil, "", &ConfigError{Setting: SettingEndpoint, Reason: err.Error()}
 	}
 	if u.User != nil {
-		return nil, "", fmt.Errorf("PARADIME_API_ENDPOINT (host %s) must not carry userinfo", host)
+		return nil, "", &ConfigError{Setting: SettingEndpoint, Host: host, Reason: "must not carry userinfo"}
+	}
+	if err := checkPort(u.Port()); err != nil {
+		return nil, "", &ConfigError{Setting: SettingEndpoint, Host: host, Reason: err.Error()}
 	}
 	u.Scheme = strings.ToLower(u.Scheme)
 	u.Host = joinHostPort(host, u.Port())
@@ -87,7 +90,7 @@ func parseEndpoint(raw string) (*url.URL, string, error) {
 	case u.Scheme == "https":
 	case u.Scheme == "http" && isLoopback(host):
 	default:
-		return nil, "", fmt.Errorf("PARADIME_API_ENDPOINT (host %s) must use https (plain http only on loopback)", host)
+		return nil, "", &ConfigError{Setting: SettingEndpoint, Host: host, Reason: "must use https (plain http only on loopback)"}
 	}
 	u.Fragment, u.RawFragment = "", ""
 	return u, host, nil
@@ -107,7 +110,9 @@ func baseSecrets(cfg Config) []string {
 // allow-list check: its host must equal the configured endpoint's host or
 // match an allowed pattern (ports do not matter), over https, except for
 // loopback hosts allowed explicitly. A refusal is a *HostNotAllowedError
-// naming the host and the --allow-host flag; nothing is sent then. The new
+// naming the host (Allowable when Config.AllowHosts could admit it; BadURL
+// when the URL itself is unusable, a port out of range included); nothing
+// is sent then. The new
 // client shares the connection pool and the retry budget.
 func (c *Client) WithEndpoint(apiURL string) (*Client, error) {
 	u, host, err := c.allow.check(apiURL)

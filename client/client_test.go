@@ -205,18 +205,34 @@ func TestAuthHeaders(t *testing.T) {
 
 func TestConfigValidation(t *testing.T) {
 	t.Parallel()
-	bad := []Config{
-		{},
-		{APISecret: "s"},
-		{APIKey: "k"},
-		{APISecret: "prdm_cmp_x"},
-		{APIKey: "k", APISecret: "s\r\nX-Evil: 1"},
+	bad := []struct {
+		cfg     Config
+		setting Setting
+		missing bool
+	}{
+		{Config{}, SettingAPISecret, true},
+		{Config{APISecret: "s"}, SettingAPIKey, true},
+		{Config{APIKey: "k"}, SettingAPISecret, true},
+		{Config{APISecret: "prdm_cmp_x"}, SettingWorkspaceUID, true},
+		{Config{APIKey: "k", APISecret: "s\r\nX-Evil: 1"}, SettingAPISecret, false},
+		{Config{APIKey: "k", APISecret: "s", Endpoint: "https://api.paradime.io:99999/api/v1/TOKENq/graphql"}, SettingEndpoint, false},
+		{Config{APIKey: "k", APISecret: "s", Endpoint: "http://api.paradime.io/api/v1/TOKENq/graphql"}, SettingEndpoint, false},
+		{Config{APIKey: "k", APISecret: "s", Endpoint: "api.paradime.io/api/v1/TOKENq/graphql"}, SettingEndpoint, false},
 	}
-	for i, cfg := range bad {
-		if _, err := New(cfg); err == nil {
-			t.Errorf("config %d accepted", i)
-		} else if strings.Contains(err.Error(), "prdm_cmp_x") || strings.Contains(err.Error(), "X-Evil") {
-			t.Errorf("config %d: error quotes the secret: %v", i, err)
+	for i, tt := range bad {
+		_, err := New(tt.cfg)
+		var ce *ConfigError
+		if !errors.As(err, &ce) || ce.Setting != tt.setting || ce.Missing != tt.missing {
+			t.Errorf("config %d: got %#v, want a *ConfigError about %s (missing %v)", i, err, tt.setting, tt.missing)
+			continue
+		}
+		for _, leak := range []string{"prdm_cmp_x", "X-Evil", "TOKENq"} {
+			if strings.Contains(err.Error(), leak) {
+				t.Errorf("config %d: error quotes a secret: %v", i, err)
+			}
+		}
+		if strings.Contains(err.Error(), "--") || strings.Contains(err.Error(), "PARADIME_") {
+			t.Errorf("config %d: a library error words the CLI: %v", i, err)
 		}
 	}
 	env := map[string]string{"PARADIME_API_ENDPOINT": " https://api.paradime.io/api/v1/t/graphql ", "PARADIME_API_KEY": "k", "PARADIME_API_SECRET": "s", "PARADIME_WORKSPACE_UID": "w"}
