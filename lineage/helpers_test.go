@@ -2,9 +2,11 @@ package lineage
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"os"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/boltfetch/boltfetch/artifacts"
@@ -76,4 +78,35 @@ func (r *sliceReader) Read(p []byte) (int, error) {
 	n := copy(p, r.b)
 	r.b = r.b[n:]
 	return n, nil
+}
+
+func runIDOf(t *testing.T, line []byte) string {
+	t.Helper()
+	var ev Event
+	if err := json.Unmarshal(line, &ev); err != nil {
+		t.Fatal(err)
+	}
+	return ev.Run.RunID
+}
+
+func jobOf(t *testing.T, line []byte) string {
+	t.Helper()
+	var ev Event
+	if err := json.Unmarshal(line, &ev); err != nil {
+		t.Fatal(err)
+	}
+	return ev.Job.Name
+}
+
+type jsonRaw = json.RawMessage
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+func typeOf(t *testing.T, line []byte) string {
+	t.Helper()
+	var ev Event
+	if err := json.Unmarshal(line, &ev); err != nil {
+		t.Fatal(err)
+	}
+	return ev.EventType
 }
