@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -97,35 +98,63 @@ type NodeSet struct {
 
 	opts     Options
 	manifest Opener
-	strs     map[string]string // interned small strings
+	words    []string          // small repeated strings, by index (0: "")
+	wordIx   map[string]uint32 // their index
 	ids      []string          // interned ids
 	index    map[string]int32
-	results  []execResult
+	results  resultList
 	byID     map[int32]int32     // id → first result with it
-	rels     map[int32]*Relation // relations of parents and outputs
-	nodeKind map[int32]string    // resource type of non-executed parents
+	rels     map[int32]*Relation // relations of parents that did not run
+	slab     []int32             // backing of the parents lists
+	embedded map[int32]*detail   // pre-0.19 results' own nodes, by result
 }
 
 // execResult is one result and, after the first manifest pass, its node.
+// It is kept small, since a big project runs a hundred thousand nodes:
+// repeated strings are word indexes, a name equal to the id's last part and
+// an alias equal to the name are not stored.
 type execResult struct {
-	id                     int32
-	status, message        string
-	failures               *int64
-	execTime               float64
-	started, completed     time.Time
-	inManifest             bool
-	resourceType, name     string
-	pkg                    string
-	db, schema, alias      string
-	deps, pmap             []int32
-	inPmap                 bool
-	attached               int32
-	column, testName       string
-	severity, model        string
-	embeddedCode           string
-	embeddedCodeCompiled   bool
-	emitted                bool
-	relationFromRunResults string
+	id, attached       int32
+	status, rtype, pkg uint32
+	db, schema         uint32
+	column, testName   uint32
+	severity, model    uint32
+	name, alias        string
+	message            string // kept for results that did not succeed
+	failures           int64  // -1: null
+	started, completed int64  // Unix nanoseconds, 0: none
+	execTime           float64
+	parents            []int32 // depends_on, replaced by parent_map's entry
+	flags              uint8
+}
+
+const (
+	flagInManifest uint8 = 1 << iota
+	flagInPmap
+	flagEmitted
+)
+
+// resultList stores results in fixed chunks, so that growing it never
+// copies (nor holds twice) what it already has.
+type resultList struct {
+	chunks [][]execResult
+	n      int
+}
+
+const resultChunk = 4096
+
+func (l *resultList) add(r execResult) int32 {
+	if l.n%resultChunk == 0 {
+		l.chunks = append(l.chunks, make([]execResult, 0, resultChunk))
+	}
+	c := &l.chunks[len(l.chunks)-1]
+	*c = append(*c, r)
+	l.n++
+	return int32(l.n - 1)
+}
+
+func (l *resultList) at(i int32) *execResult {
+	return &l.chunks[int(i)/resultChunk][int(i)%resultChunk]
 }
 
 // ScanNodes reads run_results once and the manifest once, keeping of every
@@ -139,11 +168,12 @@ func ScanNodes(ctx context.Context, manifest, runResults Opener, opts Options) (
 	s := &NodeSet{
 		opts:     opts,
 		manifest: manifest,
-		strs:     map[string]string{},
+		words:    []string{""},
+		wordIx:   map[string]uint32{"": 0},
 		index:    map[string]int32{},
 		byID:     map[int32]int32{},
 		rels:     map[int32]*Relation{},
-		nodeKind: map[int32]string{},
+		embedded: map[int32]*detail{},
 	}
 	if err := s.readRunResults(ctx, runResults); err != nil {
 		return nil, err
@@ -156,7 +186,7 @@ func ScanNodes(ctx context.Context, manifest, runResults Opener, opts Options) (
 }
 
 // Len is the number of results.
-func (s *NodeSet) Len() int { return len(s.results) }
+func (s *NodeSet) Len() int { return s.results.n }
 
 func (s *NodeSet) intern(b []byte) int32 {
 	if i, ok := s.index[string(b)]; ok {
@@ -169,16 +199,47 @@ func (s *NodeSet) intern(b []byte) int32 {
 	return i
 }
 
-func (s *NodeSet) str(b []byte) string {
-	if v, ok := s.strs[string(b)]; ok {
-		return v
+// word interns a small repeated string.
+func (s *NodeSet) word(b []byte) uint32 {
+	if i, ok := s.wordIx[string(b)]; ok {
+		return i
 	}
-	if len(s.strs) > 1<<16 {
-		return string(b) // not a small repeated string: do not keep a set
+	w := string(b)
+	i := uint32(len(s.words))
+	s.words = append(s.words, w)
+	s.wordIx[w] = i
+	return i
+}
+
+func (s *NodeSet) wordOf(raw []byte, scratch []byte) uint32 {
+	if len(raw) > 0 && raw[0] == '"' {
+		if u, ok := rawUnquote(raw, scratch); ok {
+			return s.word(u)
+		}
+		return 0
 	}
-	v := string(b)
-	s.strs[v] = v
-	return v
+	return s.word([]byte(rawText(raw, scratch)))
+}
+
+// idList interns a raw array of ids into a list carved from the slab.
+func (s *NodeSet) idList(v []byte, scratch []byte) []int32 {
+	start := len(s.slab)
+	rawStrings(v, scratch, func(p []byte) {
+		if len(p) > 0 {
+			if len(s.slab) == cap(s.slab) {
+				// A new slab; the list so far moves with it.
+				n := len(s.slab) - start
+				ns := make([]int32, n, max(1<<14, 2*n))
+				copy(ns, s.slab[start:])
+				s.slab, start = ns, 0
+			}
+			s.slab = append(s.slab, s.intern(p))
+		}
+	})
+	if len(s.slab) == start {
+		return nil
+	}
+	return s.slab[start:len(s.slab):len(s.slab)]
 }
 
 // readRunResults streams run_results.json, keeping each result's status,
@@ -211,7 +272,7 @@ func (s *NodeSet) readRunResults(ctx context.Context, open Opener) error {
 		case "elapsed_time":
 			v, err := sk.value(true)
 			if err == nil {
-				fmt.Sscan(looseValueString(v), &s.Invocation.ElapsedTime)
+				s.Invocation.ElapsedTime, _ = strconv.ParseFloat(looseValueString(v), 64)
 			}
 			return ignoreTooBig(err)
 		case "results":
@@ -246,8 +307,9 @@ func (s *NodeSet) readRunResults(ctx context.Context, open Opener) error {
 // addResult records one result object.
 func (s *NodeSet) addResult(v []byte) {
 	var (
-		res                 = execResult{attached: -1}
+		res                 = execResult{attached: -1, failures: -1}
 		id                  []byte
+		status, message     string
 		statusSeen          bool
 		errText             string
 		skip, fail, warn    bool
@@ -264,9 +326,9 @@ func (s *NodeSet) addResult(v []byte) {
 			}
 		case "status":
 			statusSeen = true
-			res.status = s.str([]byte(rawText(val, scratch)))
+			status = rawText(val, scratch)
 		case "message":
-			res.message = rawText(val, scratch)
+			message = rawText(val, scratch)
 		case "error":
 			errText = rawText(val, scratch)
 		case "skip":
@@ -277,12 +339,10 @@ func (s *NodeSet) addResult(v []byte) {
 			warn = rawTruthy(val)
 		case "failures":
 			if n, ok := rawInt(val); ok {
-				res.failures = &n
+				res.failures = n
 			}
 		case "execution_time":
-			fmt.Sscan(rawText(val, scratch), &res.execTime)
-		case "relation_name":
-			res.relationFromRunResults = rawText(val, scratch)
+			res.execTime, _ = strconv.ParseFloat(rawText(val, scratch), 64)
 		case "timing":
 			rawItems(val, func(item []byte) {
 				var step, st, ct string
@@ -315,60 +375,83 @@ func (s *NodeSet) addResult(v []byte) {
 	if xStarted != "" && xComplete != "" {
 		started, completed = xStarted, xComplete
 	}
-	res.started, res.completed = parseTime(started), parseTime(completed)
+	res.started, res.completed = unixNano(parseTime(started)), unixNano(parseTime(completed))
+	var d *detail
 	if embedded != nil {
-		d := parseDetail(embedded)
+		d = parseDetail(embedded)
 		if len(id) == 0 {
 			id = []byte(d.UniqueID)
 			// Pre-0.19: status is SQL text; the outcome is in the flags.
 			switch {
 			case errText != "":
-				res.status = "error"
+				status = "error"
 			case skip:
-				res.status = "skipped"
+				status = "skipped"
 			case fail:
-				res.status = "fail"
+				status = "fail"
 			case warn:
-				res.status = "warn"
+				status = "warn"
 			case d.ResourceType == "test":
-				res.status = "pass"
+				status = "pass"
 			default:
-				res.status = "success"
+				status = "success"
 			}
 		}
-		res.fromDetail(s, d)
-		res.embeddedCode, res.embeddedCodeCompiled = d.CompiledCode, d.CompiledCode != ""
 	}
-	if res.message == "" {
-		res.message = errText
+	if message == "" {
+		message = errText
 	}
 	if !statusSeen && embedded == nil {
-		res.status = ""
+		status = ""
 	}
 	if len(id) == 0 {
 		return
 	}
-	res.id = s.intern(id)
-	if _, ok := s.byID[res.id]; !ok {
-		s.byID[res.id] = int32(len(s.results))
+	res.status = s.word([]byte(status))
+	if classOf(status) != classNone {
+		res.message = message
 	}
-	s.results = append(s.results, res)
+	res.id = s.intern(id)
+	ri := s.results.add(res)
+	if _, ok := s.byID[res.id]; !ok {
+		s.byID[res.id] = ri
+	}
+	if d != nil {
+		s.results.at(ri).fromDetail(s, d)
+		s.embedded[ri] = d
+	}
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromUnixNano(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
 }
 
 // fromDetail fills the node's fields from a decoded detail (an embedded
 // pre-0.19 node).
 func (res *execResult) fromDetail(s *NodeSet, d *detail) {
-	res.resourceType = s.str([]byte(d.ResourceType))
-	res.name, res.pkg = d.Name, s.str([]byte(d.PackageName))
-	res.db, res.schema = s.str([]byte(d.Database)), s.str([]byte(d.Schema))
-	res.alias = firstNonEmpty(d.Alias, d.Name)
+	res.rtype = s.word([]byte(d.ResourceType))
+	res.pkg = s.word([]byte(d.PackageName))
+	res.db, res.schema = s.word([]byte(d.Database)), s.word([]byte(d.Schema))
+	res.name, res.alias = d.Name, d.Alias
+	res.parents = nil
 	for _, p := range d.DependsOn {
-		res.deps = append(res.deps, s.intern([]byte(p)))
+		res.parents = append(res.parents, s.intern([]byte(p)))
 	}
 	if d.AttachedNode != "" {
 		res.attached = s.intern([]byte(d.AttachedNode))
 	}
-	res.column, res.testName, res.severity, res.model = d.ColumnName, d.TestName, d.Severity, d.Model
+	res.column, res.testName = s.word([]byte(d.ColumnName)), s.word([]byte(d.TestName))
+	res.severity, res.model = s.word([]byte(d.Severity)), s.word([]byte(d.Model))
 }
 
 // relationKind reports whether a resource type is a dataset.
@@ -419,11 +502,7 @@ func (s *NodeSet) scanManifest(ctx context.Context) error {
 			}
 			source := string(name) == "sources"
 			return objectMembers2(ctx, sk, func(id []byte) error {
-				idx, executed := s.index[string(id)]
-				var ri int32
-				if executed {
-					ri, executed = s.byID[idx]
-				}
+				ri, executed := s.resultOf(id)
 				rt := typeOfID(string(id))
 				if !executed && !relationKind(rt) {
 					_, err := sk.value(false)
@@ -431,29 +510,24 @@ func (s *NodeSet) scanManifest(ctx context.Context) error {
 				}
 				v, err := sk.value(true)
 				if err != nil {
-					if _, ok := err.(*heldTooBig); ok {
+					if isTooBig(err) {
 						oversized = append(oversized, string(id))
 						return nil
 					}
 					return err
 				}
 				if executed {
-					s.results[ri].fromNode(s, v)
+					s.results.at(ri).fromNode(s, v)
 					return nil
 				}
-				rel := s.relationOf(v, rt, source)
-				i := s.intern(id)
-				s.rels[i] = rel
-				s.nodeKind[i] = rel.ResourceType
+				// A relation that did not run: kept in case an executed
+				// node reads it (prune drops it otherwise).
+				s.rels[s.intern(id)] = s.relationOf(v, rt, source)
 				return nil
 			})
 		case "parent_map":
 			return objectMembers2(ctx, sk, func(id []byte) error {
-				idx, ok := s.index[string(id)]
-				var ri int32
-				if ok {
-					ri, ok = s.byID[idx]
-				}
+				ri, ok := s.resultOf(id)
 				if !ok {
 					_, err := sk.value(false)
 					return err
@@ -462,13 +536,9 @@ func (s *NodeSet) scanManifest(ctx context.Context) error {
 				if err != nil {
 					return ignoreTooBig(err)
 				}
-				res := &s.results[ri]
-				res.pmap, res.inPmap = res.pmap[:0], true
-				rawStrings(v, nil, func(p []byte) {
-					if len(p) > 0 {
-						res.pmap = append(res.pmap, s.intern(p))
-					}
-				})
+				res := s.results.at(ri)
+				res.parents = s.idList(v, nil)
+				res.flags |= flagInPmap
 				return nil
 			})
 		case "results", "elapsed_time":
@@ -489,6 +559,16 @@ func (s *NodeSet) scanManifest(ctx context.Context) error {
 	return nil
 }
 
+// resultOf returns the first result of the node with this id.
+func (s *NodeSet) resultOf(id []byte) (int32, bool) {
+	idx, ok := s.index[string(id)]
+	if !ok {
+		return 0, false
+	}
+	ri, ok := s.byID[idx]
+	return ri, ok
+}
+
 func firstN(list []string, n int) []string {
 	if len(list) <= n {
 		return list
@@ -498,21 +578,19 @@ func firstN(list []string, n int) []string {
 
 // relationOf reads a relation from a node or source object.
 func (s *NodeSet) relationOf(v []byte, rt string, source bool) *Relation {
-	rel := &Relation{ResourceType: s.str([]byte(rt))}
+	rel := &Relation{ResourceType: rt}
 	var name, alias, ident string
 	var scratch []byte
 	rawMembers(v, func(n, val []byte) {
 		switch string(n) {
-		case "unique_id":
-			rel.UniqueID = rawText(val, scratch)
 		case "resource_type":
-			if t := rawText(val, scratch); t != "" {
-				rel.ResourceType = s.str([]byte(t))
+			if t := s.words[s.wordOf(val, scratch)]; t != "" {
+				rel.ResourceType = t
 			}
 		case "database":
-			rel.Database = s.str([]byte(rawText(val, scratch)))
+			rel.Database = s.words[s.wordOf(val, scratch)]
 		case "schema":
-			rel.Schema = s.str([]byte(rawText(val, scratch)))
+			rel.Schema = s.words[s.wordOf(val, scratch)]
 		case "name":
 			name = rawText(val, scratch)
 		case "alias":
@@ -530,51 +608,49 @@ func (s *NodeSet) relationOf(v []byte, rt string, source bool) *Relation {
 
 // fromNode fills a result's node fields from its manifest object.
 func (res *execResult) fromNode(s *NodeSet, v []byte) {
-	res.inManifest = true
+	res.flags |= flagInManifest
 	var scratch []byte
-	var ident, kwColumn string
+	var name, alias, ident string
+	var column, kwColumn uint32
 	rawMembers(v, func(n, val []byte) {
 		switch string(n) {
 		case "resource_type":
-			res.resourceType = s.str([]byte(rawText(val, scratch)))
+			res.rtype = s.wordOf(val, scratch)
 		case "name":
-			res.name = rawText(val, scratch)
+			name = rawText(val, scratch)
 		case "package_name":
-			res.pkg = s.str([]byte(rawText(val, scratch)))
+			res.pkg = s.wordOf(val, scratch)
 		case "database":
-			res.db = s.str([]byte(rawText(val, scratch)))
+			res.db = s.wordOf(val, scratch)
 		case "schema":
-			res.schema = s.str([]byte(rawText(val, scratch)))
+			res.schema = s.wordOf(val, scratch)
 		case "alias":
-			res.alias = rawText(val, scratch)
+			alias = rawText(val, scratch)
 		case "identifier":
 			ident = rawText(val, scratch)
 		case "depends_on":
-			rawMembers(val, func(k, x []byte) {
-				if string(k) == "nodes" {
-					res.deps = res.deps[:0]
-					rawStrings(x, nil, func(p []byte) {
-						if len(p) > 0 {
-							res.deps = append(res.deps, s.intern(p))
-						}
-					})
-				}
-			})
+			if res.flags&flagInPmap == 0 {
+				rawMembers(val, func(k, x []byte) {
+					if string(k) == "nodes" {
+						res.parents = s.idList(x, nil)
+					}
+				})
+			}
 		case "attached_node":
 			if a, ok := rawUnquote(val, scratch); ok && len(a) > 0 {
 				res.attached = s.intern(a)
 			}
 		case "column_name":
-			res.column = rawText(val, scratch)
+			column = s.wordOf(val, scratch)
 		case "test_metadata":
 			rawMembers(val, func(k, x []byte) {
 				switch string(k) {
 				case "name":
-					res.testName = s.str([]byte(rawText(x, scratch)))
+					res.testName = s.wordOf(x, scratch)
 				case "kwargs":
 					rawMembers(x, func(kk, xx []byte) {
 						if string(kk) == "column_name" {
-							kwColumn = rawText(xx, scratch)
+							kwColumn = s.wordOf(xx, scratch)
 						}
 					})
 				}
@@ -582,32 +658,60 @@ func (res *execResult) fromNode(s *NodeSet, v []byte) {
 		case "config":
 			rawMembers(val, func(k, x []byte) {
 				if string(k) == "severity" {
-					res.severity = s.str([]byte(rawText(x, scratch)))
+					res.severity = s.wordOf(x, scratch)
 				}
 			})
 		case "model":
-			res.model = rawText(val, scratch)
+			res.model = s.wordOf(val, scratch)
 		}
 	})
-	res.alias = firstNonEmpty(res.alias, ident, res.name)
-	res.column = firstNonEmpty(res.column, kwColumn)
+	if column == 0 {
+		column = kwColumn
+	}
+	res.column = column
+	alias = firstNonEmpty(alias, ident)
+	// Store only what the id does not already say.
+	id := s.ids[res.id]
+	if name == lastPart(id) {
+		name = ""
+	}
+	if alias == firstNonEmpty(name, lastPart(id)) {
+		alias = ""
+	}
+	res.name, res.alias = name, alias
 }
 
-// parents are parent_map's entry, else depends_on.
-func (res *execResult) parents() []int32 {
-	if res.inPmap {
-		return res.pmap
+func lastPart(id string) string {
+	if i := strings.LastIndexByte(id, '.'); i >= 0 {
+		return id[i+1:]
 	}
-	return res.deps
+	return id
+}
+
+// nameOf and aliasOf undo fromNode's elisions.
+func (s *NodeSet) nameOf(res *execResult) string {
+	if res.name != "" {
+		return res.name
+	}
+	return lastPart(s.ids[res.id])
+}
+
+func (s *NodeSet) aliasOf(res *execResult) string {
+	if res.alias != "" {
+		return res.alias
+	}
+	return s.nameOf(res)
 }
 
 // kindOf is the resource type of a node by index.
 func (s *NodeSet) kindOf(i int32) string {
-	if ri, ok := s.byID[i]; ok && s.results[ri].resourceType != "" {
-		return s.results[ri].resourceType
+	if ri, ok := s.byID[i]; ok {
+		if rt := s.words[s.results.at(ri).rtype]; rt != "" {
+			return rt
+		}
 	}
-	if k, ok := s.nodeKind[i]; ok {
-		return k
+	if r, ok := s.rels[i]; ok {
+		return r.ResourceType
 	}
 	return typeOfID(s.ids[i])
 }
@@ -617,16 +721,15 @@ func (s *NodeSet) tested(res *execResult) int32 {
 	if res.attached >= 0 {
 		return res.attached
 	}
-	ps := res.parents()
-	if res.model != "" {
-		for _, p := range ps {
-			if strings.HasSuffix(s.ids[p], "."+res.model) {
+	if model := s.words[res.model]; model != "" {
+		for _, p := range res.parents {
+			if strings.HasSuffix(s.ids[p], "."+model) {
 				return p
 			}
 		}
 	}
 	one := int32(-1)
-	for _, p := range ps {
+	for _, p := range res.parents {
 		if relationKind(s.kindOf(p)) {
 			if one >= 0 {
 				return -1
@@ -643,16 +746,15 @@ func isTestType(rt string) bool { return rt == "test" || rt == "unit_test" }
 // executed, else the one read in the manifest pass.
 func (s *NodeSet) relation(i int32) *Relation {
 	if ri, ok := s.byID[i]; ok {
-		res := &s.results[ri]
-		if res.inManifest && relationKind(res.resourceType) {
-			return &Relation{UniqueID: s.ids[i], ResourceType: res.resourceType, Database: res.db, Schema: res.schema, Identifier: res.alias}
+		res := s.results.at(ri)
+		if rt := s.words[res.rtype]; res.flags&flagInManifest != 0 && relationKind(rt) {
+			return &Relation{UniqueID: s.ids[i], ResourceType: rt, Database: s.words[res.db], Schema: s.words[res.schema], Identifier: s.aliasOf(res)}
 		}
 	}
 	if r, ok := s.rels[i]; ok {
-		if r.UniqueID == "" {
-			r.UniqueID = s.ids[i]
-		}
-		return r
+		out := *r
+		out.UniqueID = s.ids[i]
+		return &out
 	}
 	return nil
 }
@@ -660,12 +762,14 @@ func (s *NodeSet) relation(i int32) *Relation {
 // prune drops the relations no executed node needs.
 func (s *NodeSet) prune() {
 	need := map[int32]bool{}
-	for i := range s.results {
-		res := &s.results[i]
-		for _, p := range res.parents() {
-			need[p] = true
+	for i := range int32(s.results.n) {
+		res := s.results.at(i)
+		for _, p := range res.parents {
+			if _, ok := s.rels[p]; ok {
+				need[p] = true
+			}
 		}
-		if isTestType(res.resourceType) || isTestType(typeOfID(s.ids[res.id])) {
+		if isTestType(s.words[res.rtype]) || isTestType(typeOfID(s.ids[res.id])) {
 			if t := s.tested(res); t >= 0 {
 				need[t] = true
 			}
@@ -674,10 +778,8 @@ func (s *NodeSet) prune() {
 	for i := range s.rels {
 		if !need[i] {
 			delete(s.rels, i)
-			delete(s.nodeKind, i)
 		}
 	}
-	s.strs = nil // the pass is over; later strings need not be shared
 }
 
 // Each calls fn with every executed node, in manifest order, then those the
@@ -685,8 +787,8 @@ func (s *NodeSet) prune() {
 // for the nodes' code, holding one node at a time; fn must not keep the
 // node past its call. An error of fn stops the walk and is returned as is.
 func (s *NodeSet) Each(ctx context.Context, fn func(*ExecutedNode) error) error {
-	for i := range s.results {
-		s.results[i].emitted = false
+	for i := range int32(s.results.n) {
+		s.results.at(i).flags &^= flagEmitted
 	}
 	r, err := s.manifest(ctx)
 	if err != nil {
@@ -702,12 +804,8 @@ func (s *NodeSet) Each(ctx context.Context, fn func(*ExecutedNode) error) error 
 		switch string(name) {
 		case "nodes", "unit_tests":
 			return objectMembers2(ctx, sk, func(id []byte) error {
-				idx, ok := s.index[string(id)]
-				var ri int32
-				if ok {
-					ri, ok = s.byID[idx]
-				}
-				if !ok || s.results[ri].emitted {
+				ri, ok := s.resultOf(id)
+				if !ok || s.results.at(ri).flags&flagEmitted != 0 {
 					_, err := sk.value(false)
 					return err
 				}
@@ -716,10 +814,8 @@ func (s *NodeSet) Each(ctx context.Context, fn func(*ExecutedNode) error) error 
 					return err
 				}
 				code, compiled := nodeCode(v)
-				if fnErr = s.emit(ri, code, compiled, fn); fnErr != nil {
-					return fnErr
-				}
-				return nil
+				fnErr = s.emit(ri, ri, code, compiled, fn)
+				return fnErr
 			})
 		}
 		_, err := sk.value(false)
@@ -731,59 +827,62 @@ func (s *NodeSet) Each(ctx context.Context, fn func(*ExecutedNode) error) error 
 	if err != nil {
 		return classify(s.opts.ManifestName, sk.offset(), err)
 	}
-	for i := range s.results {
-		res := &s.results[i]
-		if res.emitted {
+	for i := range int32(s.results.n) {
+		res := s.results.at(i)
+		if res.flags&flagEmitted != 0 {
 			continue
 		}
-		first := s.byID[res.id]
-		if int(first) != i {
-			// A repeated result: it shares the first one's node.
-			f := &s.results[first]
-			res.inManifest, res.resourceType, res.name, res.pkg = f.inManifest, f.resourceType, f.name, f.pkg
-			res.db, res.schema, res.alias = f.db, f.schema, f.alias
-			res.deps, res.pmap, res.inPmap, res.attached = f.deps, f.pmap, f.inPmap, f.attached
-			res.column, res.testName, res.severity, res.model = f.column, f.testName, f.severity, f.model
+		// A repeated result shares the first one's node.
+		node := s.byID[res.id]
+		var code string
+		var compiled bool
+		if d := s.embedded[node]; d != nil {
+			code, compiled = d.CompiledCode, d.CompiledCode != ""
 		}
-		if err := s.emit(int32(i), res.embeddedCode, res.embeddedCodeCompiled, fn); err != nil {
+		if err := s.emit(i, node, code, compiled, fn); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// emit builds the ExecutedNode of result ri and calls fn.
-func (s *NodeSet) emit(ri int32, code string, compiled bool, fn func(*ExecutedNode) error) error {
-	res := &s.results[ri]
-	res.emitted = true
+// emit builds the ExecutedNode of result ri, with the node details of
+// result ni (itself, or the first result of the same node), and calls fn.
+func (s *NodeSet) emit(ri, ni int32, code string, compiled bool, fn func(*ExecutedNode) error) error {
+	res, nd := s.results.at(ri), s.results.at(ni)
+	res.flags |= flagEmitted
 	id := s.ids[res.id]
+	inManifest := nd.flags&flagInManifest != 0
 	n := &ExecutedNode{
 		UniqueID:      id,
-		ResourceType:  firstNonEmpty(res.resourceType, typeOfID(id)),
-		Name:          res.name,
-		PackageName:   res.pkg,
-		Database:      res.db,
-		Schema:        res.schema,
-		Alias:         res.alias,
-		Code:          firstNonEmpty(code, res.embeddedCode),
-		CodeCompiled:  compiled || (code == "" && res.embeddedCodeCompiled),
-		ColumnName:    res.column,
-		TestName:      res.testName,
-		Severity:      res.severity,
-		Status:        res.status,
+		ResourceType:  firstNonEmpty(s.words[nd.rtype], typeOfID(id)),
+		Name:          s.nameOf(nd),
+		PackageName:   s.words[nd.pkg],
+		Database:      s.words[nd.db],
+		Schema:        s.words[nd.schema],
+		Alias:         s.aliasOf(nd),
+		Code:          code,
+		CodeCompiled:  compiled,
+		ColumnName:    s.words[nd.column],
+		TestName:      s.words[nd.testName],
+		Severity:      s.words[nd.severity],
+		Status:        s.words[res.status],
 		Message:       res.message,
-		Failures:      res.failures,
 		ExecutionTime: res.execTime,
-		StartedAt:     res.started,
-		CompletedAt:   res.completed,
-		InManifest:    res.inManifest,
+		StartedAt:     fromUnixNano(res.started),
+		CompletedAt:   fromUnixNano(res.completed),
+		InManifest:    inManifest,
 	}
-	if n.Name == "" {
-		if i := strings.LastIndexByte(id, '.'); i >= 0 {
-			n.Name = id[i+1:]
+	if res.failures >= 0 {
+		f := res.failures
+		n.Failures = &f
+	}
+	if code == "" {
+		if d := s.embedded[ni]; d != nil && d.CompiledCode != "" {
+			n.Code, n.CodeCompiled = d.CompiledCode, true
 		}
 	}
-	for _, p := range res.parents() {
+	for _, p := range nd.parents {
 		n.Parents = append(n.Parents, s.ids[p])
 		if relationKind(s.kindOf(p)) {
 			if rel := s.relation(p); rel != nil {
@@ -791,11 +890,11 @@ func (s *NodeSet) emit(ri int32, code string, compiled bool, fn func(*ExecutedNo
 			}
 		}
 	}
-	if relationKind(n.ResourceType) && n.ResourceType != "source" && res.inManifest {
-		n.Output = &Relation{UniqueID: id, ResourceType: n.ResourceType, Database: res.db, Schema: res.schema, Identifier: res.alias}
+	if relationKind(n.ResourceType) && n.ResourceType != "source" && inManifest {
+		n.Output = &Relation{UniqueID: id, ResourceType: n.ResourceType, Database: n.Database, Schema: n.Schema, Identifier: n.Alias}
 	}
 	if isTestType(n.ResourceType) {
-		if t := s.tested(res); t >= 0 {
+		if t := s.tested(nd); t >= 0 {
 			n.TestedNode = s.ids[t]
 			n.TestedRelation = s.relation(t)
 		}
@@ -878,8 +977,8 @@ func rawInt(v []byte) (int64, bool) {
 	if t == "" || t == "true" || t == "false" {
 		return 0, false
 	}
-	var f float64
-	if _, err := fmt.Sscan(t, &f); err != nil {
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil {
 		return 0, false
 	}
 	return int64(f), true

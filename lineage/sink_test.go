@@ -18,8 +18,8 @@ import (
 )
 
 // receiver is an OpenLineage endpoint: it validates each event against the
-// schemas, answers 503 to every failEvery-th request, and counts each run
-// id and event type it accepted.
+// schemas, answers 503 to the first two attempts of every failEvery-th
+// distinct body, and counts each run id and event type it accepted.
 type receiver struct {
 	t         *testing.T
 	sch       *eventSchema
@@ -28,6 +28,8 @@ type receiver struct {
 	n         int
 	got       map[string]int // runId+eventType → times accepted
 	auth      []string
+	attempts  map[string]int // body → attempts
+	order     map[string]int // body → rank of first arrival
 }
 
 func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -37,11 +39,18 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rc.mu.Lock()
-	rc.n++
-	n := rc.n
+	if rc.attempts == nil {
+		rc.attempts, rc.order = map[string]int{}, map[string]int{}
+	}
+	if _, ok := rc.order[string(body)]; !ok {
+		rc.n++
+		rc.order[string(body)] = rc.n
+	}
+	rc.attempts[string(body)]++
+	fail := rc.failEvery > 0 && rc.order[string(body)]%rc.failEvery == 0 && rc.attempts[string(body)] <= 2
 	rc.auth = append(rc.auth, r.Header.Get("Authorization"))
 	rc.mu.Unlock()
-	if rc.failEvery > 0 && n%rc.failEvery == 0 {
+	if fail {
 		w.Header().Set("Retry-After", "0")
 		w.WriteHeader(http.StatusServiceUnavailable)
 		return
@@ -102,6 +111,15 @@ func TestHTTPExactlyOnce(t *testing.T) {
 				if rc.got[k] != 1 {
 					t.Errorf("%s arrived %d times", k, rc.got[k])
 				}
+			}
+			retried := 0
+			for _, a := range rc.attempts {
+				if a > 1 {
+					retried++
+				}
+			}
+			if retried == 0 {
+				t.Error("no request was refused: the test injected no fault")
 			}
 			if len(rc.got) != len(want.lines()) {
 				t.Errorf("%d distinct events arrived, want %d", len(rc.got), len(want.lines()))
