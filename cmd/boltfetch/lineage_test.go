@@ -111,3 +111,15 @@ func fastLineageRetries(t *testing.T) {
 	lineageRetryWaitMin, lineageMaxRetryAfter = time.Millisecond, 5*time.Millisecond
 	t.Cleanup(func() { lineageRetryWaitMin, lineageMaxRetryAfter = 0, 0 })
 }
+
+// FuzzDecodeArchivedReport: any report.json gives a report or an error.
+func FuzzDecodeArchivedReport(f *testing.F) {
+	f.Add([]byte(`{"run":{"id":63187,"schedule_name":"daily_run","workspace":{"name":"w"}},"archive":{"folder":"w/daily_run/63187"},"commands":[{"id":"1","artifacts":[{"path":"target/manifest.json","location":"w/daily_run/63187/commands/1/target/manifest.json"}]}]}`))
+	f.Add([]byte(`{"run":{"id":1.5e3}}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		rep, err := decodeArchivedReport(raw)
+		if err == nil && rep.Run.ID == "" {
+			t.Fatal("a report without a run id was accepted")
+		}
+	})
+}
