@@ -357,3 +357,14 @@ func Tail(r io.Reader, max int) (string, error) {
 	}
 	return Clip(s, max), nil
 }
+
+// ParseTime reads the times of reports and payloads (RFC 3339, with or
+// without a zone); zero when empty or unreadable.
+func ParseTime(s string) time.Time {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC()
+		}
+	}
+	return time.Time{}
+}

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,7 +18,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/boltfetch/boltfetch/archive"
-	"github.com/boltfetch/boltfetch/artifacts"
+	"github.com/boltfetch/boltfetch/fetcher"
 	"github.com/boltfetch/boltfetch/lineage"
 )
 
@@ -138,198 +137,84 @@ func runLineage(ctx context.Context, opts *lineageOptions) error {
 	if err != nil {
 		return withCode(exitBadInput, err)
 	}
-	store, prefix, err := openRunFolder(opts.Run, opts.Out)
-	if err != nil {
-		return withCode(exitBadInput, err)
-	}
-	raw, err := archive.ReadFile(ctx, store, path.Join(prefix, "report.json"), maxReportSize)
-	if err != nil {
-		return withCode(exitBadInput, fmt.Errorf("%s: %w", opts.Run, err))
-	}
-	rep, err := decodeArchivedReport(raw)
-	if err != nil {
-		return withCode(exitBadInput, fmt.Errorf("%s/report.json: %w", opts.Run, err))
-	}
-	run, cmds, err := rep.lineage(ctx, store, prefix)
+	store, rep, err := openArchivedRun(ctx, opts.Run, opts.Out)
 	if err != nil {
 		return withCode(exitBadInput, err)
 	}
 	start := time.Now()
-	if err := ex.Export(ctx, run, cmds); err != nil {
-		return withCode(exitPartial, err)
+	errs := fetcher.ExportLineage(ctx, ex, rep, store)
+	for _, e := range errs {
+		fmt.Fprintf(opts.io.Err, "lineage error (kind %s%s): %s\n", e.Kind, commandNote(e.CommandID), e.Message)
 	}
-	logger.Info("lineage sent", "run", run.ID, "commands", len(cmds), "elapsed", time.Since(start).Round(time.Millisecond))
+	if len(errs) > 0 {
+		return withCode(exitPartial, fmt.Errorf("%d lineage error(s) for run %s", len(errs), rep.Run.ID))
+	}
+	logger.Info("lineage sent", "run", rep.Run.ID, "commands", len(rep.Commands), "elapsed", time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
-// openRunFolder returns the store holding the run and the run folder's key
-// prefix in it: RUN itself when it holds a report.json, else RUN under out.
-func openRunFolder(run, out string) (archive.Store, string, error) {
+func commandNote(id fetcher.ID) string {
+	if id == "" {
+		return ""
+	}
+	return ", command " + string(id)
+}
+
+// openArchivedRun finds the run and its report: RUN is a run folder holding
+// a report.json (the archive's root is then RUN without the report's
+// archive.folder), else RUN is the run's folder under out.
+func openArchivedRun(ctx context.Context, run, out string) (archive.Store, *fetcher.Report, error) {
 	if fi, err := os.Stat(filepath.Join(run, "report.json")); err == nil && fi.Mode().IsRegular() {
-		store, err := archive.NewLocal(run)
-		return store, "", err
+		rep, err := readReportFile(filepath.Join(run, "report.json"))
+		if err != nil {
+			return nil, nil, err
+		}
+		abs, err := filepath.Abs(run)
+		if err != nil {
+			return nil, nil, err
+		}
+		folder := filepath.FromSlash(rep.Archive.Folder)
+		root, ok := strings.CutSuffix(filepath.Clean(abs), string(filepath.Separator)+folder)
+		if rep.Archive.Folder == "" || !ok {
+			return nil, nil, fmt.Errorf("%s: its report.json says the run's folder is %q, which this path does not end with: give --out and RUN relative to it", run, rep.Archive.Folder)
+		}
+		store, err := archive.NewLocal(root)
+		return store, rep, err
 	}
 	if filepath.IsAbs(run) {
-		return nil, "", fmt.Errorf("%s: no report.json in this folder", run)
+		return nil, nil, fmt.Errorf("%s: no report.json in this folder", run)
 	}
 	store, err := archive.NewLocal(out)
 	if err != nil {
-		return nil, "", fmt.Errorf("--out %s: %w", out, err)
+		return nil, nil, fmt.Errorf("--out %s: %w", out, err)
 	}
 	key := path.Clean(filepath.ToSlash(run))
 	if err := archive.CheckKey(key); err != nil {
-		return nil, "", fmt.Errorf("%s: %w", run, err)
+		return nil, nil, fmt.Errorf("%s: %w", run, err)
 	}
-	if _, err := store.Stat(context.Background(), path.Join(key, "report.json")); err != nil {
+	raw, err := archive.ReadFile(ctx, store, path.Join(key, "report.json"), maxReportSize)
+	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, "", fmt.Errorf("%s: no report.json, neither in this folder nor under --out %s", run, out)
+			return nil, nil, fmt.Errorf("%s: no report.json, neither in this folder nor under --out %s", run, out)
 		}
-		return nil, "", err
+		return nil, nil, err
 	}
-	return store, key, nil
+	rep, err := fetcher.DecodeReport(bytes.NewReader(raw))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s/report.json: %w", run, err)
+	}
+	return store, rep, nil
 }
 
-// archivedReport is what lineage reads of report.json: the run's and the
-// commands' identity and statuses, and where their files are.
-type archivedReport struct {
-	Run struct {
-		ID           textID `json:"id"`
-		Status       string `json:"status"`
-		ScheduleName string `json:"schedule_name"`
-		Workspace    struct {
-			Name string `json:"name"`
-		} `json:"workspace"`
-		RunURL string `json:"run_url"`
-		Start  string `json:"start"`
-		End    string `json:"end"`
-	} `json:"run"`
-	Archive struct {
-		Folder string `json:"folder"`
-	} `json:"archive"`
-	Commands []struct {
-		ID         textID `json:"id"`
-		Command    string `json:"command"`
-		Status     string `json:"status"`
-		ReturnCode *int   `json:"return_code"`
-		Start      string `json:"start"`
-		End        string `json:"end"`
-		Logs       *struct {
-			Stdout *struct {
-				Path string `json:"path"`
-			} `json:"stdout"`
-			Stderr *struct {
-				Path string `json:"path"`
-			} `json:"stderr"`
-		} `json:"logs"`
-		Artifacts []struct {
-			Path     string  `json:"path"`
-			Location string  `json:"location"`
-			Error    *string `json:"error"`
-		} `json:"artifacts"`
-	} `json:"commands"`
-}
-
-// textID is an id written as a JSON number or string.
-type textID string
-
-func (id *textID) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*id = textID(s)
-		return nil
-	}
-	if string(b) == "null" {
-		*id = ""
-		return nil
-	}
-	var n json.Number
-	if err := json.Unmarshal(b, &n); err != nil {
-		return fmt.Errorf("an id must be a number or a string: %w", err)
-	}
-	*id = textID(n.String())
-	return nil
-}
-
-func decodeArchivedReport(raw []byte) (*archivedReport, error) {
-	var rep archivedReport
-	if err := json.Unmarshal(raw, &rep); err != nil {
+func readReportFile(name string) (*fetcher.Report, error) {
+	f, err := os.Open(name)
+	if err != nil {
 		return nil, err
 	}
-	if rep.Run.ID == "" {
-		return nil, errors.New("no run id: not a boltfetch report")
+	defer f.Close()
+	rep, err := fetcher.DecodeReport(io.LimitReader(f, maxReportSize))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	return &rep, nil
-}
-
-// lineage turns the report into the exporter's run and commands, opening
-// the archived files through store.
-func (rep *archivedReport) lineage(ctx context.Context, store archive.Store, prefix string) (lineage.Run, []lineage.Command, error) {
-	run := lineage.Run{
-		ID: string(rep.Run.ID), Workspace: rep.Run.Workspace.Name, ScheduleName: rep.Run.ScheduleName,
-		Status: rep.Run.Status, URL: rep.Run.RunURL, Start: parseReportTime(rep.Run.Start), End: parseReportTime(rep.Run.End),
-	}
-	// Report paths are relative to the archive's root; the run's files are
-	// under prefix in store.
-	key := func(loc string) string {
-		rel := strings.TrimPrefix(loc, rep.Archive.Folder+"/")
-		return path.Join(prefix, rel)
-	}
-	open := func(k string) artifacts.Opener {
-		return func(ctx context.Context) (io.ReadCloser, error) { return store.Open(ctx, k) }
-	}
-	tail := func(loc string) string {
-		r, err := store.Open(ctx, key(loc))
-		if err != nil {
-			return ""
-		}
-		defer r.Close()
-		s, _ := lineage.Tail(r, lineage.MaxErrorMessage)
-		return s
-	}
-	var cmds []lineage.Command
-	for _, c := range rep.Commands {
-		lc := lineage.Command{ID: string(c.ID), Command: c.Command, Status: c.Status, ReturnCode: c.ReturnCode,
-			Start: parseReportTime(c.Start), End: parseReportTime(c.End)}
-		if c.Logs != nil && !strings.EqualFold(c.Status, "succeeded") {
-			if c.Logs.Stderr != nil && c.Logs.Stderr.Path != "" {
-				lc.StderrTail = tail(c.Logs.Stderr.Path)
-			}
-			if c.Logs.Stdout != nil && c.Logs.Stdout.Path != "" {
-				lc.StdoutTail = tail(c.Logs.Stdout.Path)
-			}
-		}
-		for _, a := range c.Artifacts {
-			if a.Error != nil || a.Location == "" {
-				continue
-			}
-			switch path.Base(a.Path) {
-			case "manifest.json":
-				if lc.Manifest == nil || a.Path == "target/manifest.json" {
-					lc.Manifest = open(key(a.Location))
-				}
-			case "run_results.json":
-				if lc.RunResults == nil || a.Path == "target/run_results.json" {
-					lc.RunResults = open(key(a.Location))
-				}
-			}
-		}
-		if lc.Manifest == nil || lc.RunResults == nil {
-			lc.Manifest, lc.RunResults = nil, nil
-		}
-		cmds = append(cmds, lc)
-	}
-	return run, cmds, nil
-}
-
-func parseReportTime(s string) time.Time {
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC()
-		}
-	}
-	return time.Time{}
+	return rep, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -10,6 +11,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/boltfetch/boltfetch/fetcher"
+	"github.com/boltfetch/boltfetch/internal/demodata"
 )
 
 // archivedDemo runs the demo into a fresh archive and returns its root.
@@ -101,7 +105,7 @@ func TestLineageCommandErrors(t *testing.T) {
 	if code != exitPartial {
 		t.Fatalf("exit %d, want 1: %s", code, stderr.String())
 	}
-	if msg := stderr.String(); !strings.Contains(msg, "51 of 51 event(s) not delivered") || !strings.Contains(msg, "; not delivered: ") || !strings.Contains(msg, "and 46 more") {
+	if msg := stderr.String(); !strings.Contains(msg, "lineage error (kind lineage)") || !strings.Contains(msg, "51 of 51 event(s) not delivered") || !strings.Contains(msg, "; not delivered: ") || !strings.Contains(msg, "and 46 more") {
 		t.Errorf("the error does not name the lost events: %s", msg)
 	}
 }
@@ -112,14 +116,120 @@ func fastLineageRetries(t *testing.T) {
 	t.Cleanup(func() { lineageRetryWaitMin, lineageMaxRetryAfter = 0, 0 })
 }
 
-// FuzzDecodeArchivedReport: any report.json gives a report or an error.
-func FuzzDecodeArchivedReport(f *testing.F) {
-	f.Add([]byte(`{"run":{"id":63187,"schedule_name":"daily_run","workspace":{"name":"w"}},"archive":{"folder":"w/daily_run/63187"},"commands":[{"id":"1","artifacts":[{"path":"target/manifest.json","location":"w/daily_run/63187/commands/1/target/manifest.json"}]}]}`))
-	f.Add([]byte(`{"run":{"id":1.5e3}}`))
-	f.Fuzz(func(t *testing.T, raw []byte) {
-		rep, err := decodeArchivedReport(raw)
-		if err == nil && rep.Run.ID == "" {
-			t.Fatal("a report without a run id was accepted")
+// TestDemoLineageTwice follows the demo run up twice with --openlineage-file:
+// each follow-up appends one block of 51 events, with the same run ids, and
+// they are those `boltfetch lineage` sends from the archive.
+func TestDemoLineageTwice(t *testing.T) {
+	events := filepath.Join(t.TempDir(), "events.ndjson")
+	var outs []string
+	for range 2 {
+		out := t.TempDir()
+		outs = append(outs, out)
+		var stderr bytes.Buffer
+		if code := run([]string{"demo", "--out", out, "--openlineage-file", events}, &iostreams{Out: new(bytes.Buffer), Err: &stderr}); code != exitOK {
+			t.Fatalf("demo: exit %d: %s", code, stderr.String())
 		}
-	})
+	}
+	var stderr bytes.Buffer
+	if code := run([]string{"lineage", "--out", outs[0], "demo-jaffle/daily_run/63187", "--openlineage-file", events}, &iostreams{Out: new(bytes.Buffer), Err: &stderr}); code != exitOK {
+		t.Fatalf("lineage: exit %d: %s", code, stderr.String())
+	}
+	raw, err := os.ReadFile(events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n")
+	if len(lines) != 3*51 {
+		t.Fatalf("%d events, want 3×51", len(lines))
+	}
+	for i := range 51 {
+		a, b, c := runIDField(lines[i]), runIDField(lines[51+i]), runIDField(lines[102+i])
+		if a == "" || a != b || a != c {
+			t.Fatalf("event %d: run ids %q, %q, %q", i, a, b, c)
+		}
+	}
+}
+
+// TestFetchLineageEndpointDown: with the lineage endpoint down, the archive
+// is complete and byte-exact, report.json lists the lineage error (stage
+// lineage) with summary.complete still true, and the exit code is 1.
+func TestFetchLineageEndpointDown(t *testing.T) {
+	fastLineageRetries(t)
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	srv.Close() // down: connections are refused
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"demo", "--out", out, "--format", "json", "--openlineage-url", srv.URL + "/api/v1/lineage"}, &iostreams{Out: &stdout, Err: &stderr})
+	if code != exitPartial {
+		t.Fatalf("exit %d, want 1: %s", code, stderr.String())
+	}
+	runDir := filepath.Join(out, "demo-jaffle", "daily_run", "63187")
+	f, err := os.Open(filepath.Join(runDir, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rep, err := fetcher.DecodeReport(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Summary.Complete {
+		t.Errorf("summary.complete is false: %+v", rep.Errors)
+	}
+	var lin []fetcher.ItemError
+	for _, e := range rep.Errors {
+		if e.Stage != fetcher.StageLineage {
+			t.Errorf("a non-lineage error: %+v", e)
+		}
+		lin = append(lin, e)
+	}
+	if len(lin) != 1 || lin[0].Kind != fetcher.KindLineage || !strings.Contains(lin[0].Message, "51 of 51 event(s) not delivered") || !lin[0].Retryable() || !rep.Retryable() {
+		t.Fatalf("lineage errors %+v, want one retryable error naming 51 lost events", lin)
+	}
+	// Byte-exact: every archived artifact is the demo's own file.
+	want := map[string][]byte{}
+	for _, c := range demodata.Run().Commands {
+		for _, r := range c.Resources {
+			want[fmt.Sprintf("%d/%s", c.ID, r.Path)] = r.Data
+		}
+	}
+	for k, data := range want {
+		id, p, _ := strings.Cut(k, "/")
+		got, err := os.ReadFile(filepath.Join(runDir, "commands", id, filepath.FromSlash(p)))
+		if err != nil || !bytes.Equal(got, data) {
+			t.Errorf("%s: archived %d bytes (err %v), want the demo's %d", k, len(got), err, len(data))
+		}
+	}
+	if rep.Summary.ArtifactsArchived != len(want) {
+		t.Errorf("%d artifacts archived, want %d", rep.Summary.ArtifactsArchived, len(want))
+	}
+}
+
+// TestLineageFlags: the OpenLineage flags reach fetch's options, and
+// contradictory ones are bad input.
+func TestLineageFlags(t *testing.T) {
+	var got *fetchOptions
+	cmd := newFetchCmd(&iostreams{}, func(o *fetchOptions) error { got = o; return nil })
+	cmd.SetArgs([]string{"--openlineage-url", "http://m:5000/api/v1/lineage", "--openlineage-api-key", "k", "--openlineage-namespace", "ns", "--openlineage-dataset-namespace", "postgres://db:5432", "p.json"})
+	cmd.SetOut(new(bytes.Buffer))
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if want := (lineageFlags{URL: "http://m:5000/api/v1/lineage", APIKey: "k", Namespace: "ns", DatasetNamespace: "postgres://db:5432"}); got.Lineage != want {
+		t.Errorf("lineage flags %+v, want %+v", got.Lineage, want)
+	}
+	for _, lf := range []lineageFlags{
+		{File: "a", URL: "http://x/"},
+		{APIKey: "k"},
+		{URL: "file:///etc/passwd"},
+		{File: filepath.Join(t.TempDir(), "no", "such", "dir", "e.ndjson")},
+	} {
+		if _, err := lf.exporter(nil, nil); err == nil {
+			t.Errorf("%+v: accepted", lf)
+		}
+	}
 }
