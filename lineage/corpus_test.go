@@ -38,6 +38,9 @@ func sharedPairs(t *testing.T) [][2]string {
 		for _, p := range strings.Split(cols[12], "|") {
 			p = strings.TrimSpace(p)
 			rr := filepath.Join(filepath.Dir(m), p)
+			if cross, ok := strings.CutPrefix(p, "CROSS-REPO:"); ok {
+				rr = filepath.Join(dir, strings.TrimSpace(cross))
+			}
 			if _, err := os.Stat(rr); err == nil && strings.Contains(p, "run_results") {
 				pairs = append(pairs, [2]string{m, rr})
 			}
