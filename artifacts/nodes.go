@@ -106,7 +106,7 @@ type NodeSet struct {
 	byID     map[int32]int32     // id → first result with it
 	rels     map[int32]*Relation // relations of parents that did not run
 	slab     []int32             // backing of the parents lists
-	embedded map[int32]*detail   // pre-0.19 results' own nodes, by result
+	embedded map[int32]code      // code of pre-0.19 results' own nodes, by result
 }
 
 // execResult is one result and, after the first manifest pass, its node.
@@ -173,7 +173,7 @@ func ScanNodes(ctx context.Context, manifest, runResults Opener, opts Options) (
 		index:    map[string]int32{},
 		byID:     map[int32]int32{},
 		rels:     map[int32]*Relation{},
-		embedded: map[int32]*detail{},
+		embedded: map[int32]code{},
 	}
 	if err := s.readRunResults(ctx, runResults); err != nil {
 		return nil, err
@@ -376,11 +376,18 @@ func (s *NodeSet) addResult(v []byte) {
 		started, completed = xStarted, xComplete
 	}
 	res.started, res.completed = unixNano(parseTime(started)), unixNano(parseTime(completed))
-	var d *detail
 	if embedded != nil {
-		d = parseDetail(embedded)
+		var eid, etype string
+		rawMembers(embedded, func(n, val []byte) {
+			switch string(n) {
+			case "unique_id":
+				eid = rawText(val, scratch)
+			case "resource_type":
+				etype = rawText(val, scratch)
+			}
+		})
 		if len(id) == 0 {
-			id = []byte(d.UniqueID)
+			id = []byte(eid)
 			// Pre-0.19: status is SQL text; the outcome is in the flags.
 			switch {
 			case errText != "":
@@ -391,7 +398,7 @@ func (s *NodeSet) addResult(v []byte) {
 				status = "fail"
 			case warn:
 				status = "warn"
-			case d.ResourceType == "test":
+			case etype == "test":
 				status = "pass"
 			default:
 				status = "success"
@@ -416,10 +423,21 @@ func (s *NodeSet) addResult(v []byte) {
 	if _, ok := s.byID[res.id]; !ok {
 		s.byID[res.id] = ri
 	}
-	if d != nil {
-		s.results.at(ri).fromDetail(s, d)
-		s.embedded[ri] = d
+	if embedded != nil {
+		// The result's own node, read as a manifest node is.
+		r := s.results.at(ri)
+		r.fromNode(s, embedded)
+		r.flags &^= flagInManifest
+		var c code
+		c.text, c.compiled = nodeCode(embedded)
+		s.embedded[ri] = c
 	}
+}
+
+// code is a node's code, and whether it is compiled.
+type code struct {
+	text     string
+	compiled bool
 }
 
 func unixNano(t time.Time) int64 {
@@ -434,24 +452,6 @@ func fromUnixNano(n int64) time.Time {
 		return time.Time{}
 	}
 	return time.Unix(0, n).UTC()
-}
-
-// fromDetail fills the node's fields from a decoded detail (an embedded
-// pre-0.19 node).
-func (res *execResult) fromDetail(s *NodeSet, d *detail) {
-	res.rtype = s.word([]byte(d.ResourceType))
-	res.pkg = s.word([]byte(d.PackageName))
-	res.db, res.schema = s.word([]byte(d.Database)), s.word([]byte(d.Schema))
-	res.name, res.alias = d.Name, d.Alias
-	res.parents = nil
-	for _, p := range d.DependsOn {
-		res.parents = append(res.parents, s.intern([]byte(p)))
-	}
-	if d.AttachedNode != "" {
-		res.attached = s.intern([]byte(d.AttachedNode))
-	}
-	res.column, res.testName = s.word([]byte(d.ColumnName)), s.word([]byte(d.TestName))
-	res.severity, res.model = s.word([]byte(d.Severity)), s.word([]byte(d.Model))
 }
 
 // relationKind reports whether a resource type is a dataset.
@@ -834,12 +834,8 @@ func (s *NodeSet) Each(ctx context.Context, fn func(*ExecutedNode) error) error 
 		}
 		// A repeated result shares the first one's node.
 		node := s.byID[res.id]
-		var code string
-		var compiled bool
-		if d := s.embedded[node]; d != nil {
-			code, compiled = d.CompiledCode, d.CompiledCode != ""
-		}
-		if err := s.emit(i, node, code, compiled, fn); err != nil {
+		c := s.embedded[node]
+		if err := s.emit(i, node, c.text, c.compiled, fn); err != nil {
 			return err
 		}
 	}
@@ -877,10 +873,8 @@ func (s *NodeSet) emit(ri, ni int32, code string, compiled bool, fn func(*Execut
 		f := res.failures
 		n.Failures = &f
 	}
-	if code == "" {
-		if d := s.embedded[ni]; d != nil && d.CompiledCode != "" {
-			n.Code, n.CodeCompiled = d.CompiledCode, true
-		}
+	if c := s.embedded[ni]; code == "" && c.text != "" {
+		n.Code, n.CodeCompiled = c.text, c.compiled
 	}
 	for _, p := range nd.parents {
 		n.Parents = append(n.Parents, s.ids[p])
