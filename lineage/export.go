@@ -324,6 +324,24 @@ func Clip(s string, max int) string {
 	return mark + s
 }
 
+// clipHead returns the first max bytes of s, cut at a rune boundary and
+// marked with a trailing "…" when cut: for dbt's messages, whose head says
+// what failed.
+func clipHead(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	const mark = "…"
+	s = s[:max-len(mark)]
+	for len(s) > 0 && !utf8.RuneStart(s[len(s)-1]) {
+		s = s[:len(s)-1]
+	}
+	if len(s) > 0 && utf8.RuneStart(s[len(s)-1]) && !utf8.FullRuneInString(s[len(s)-1:]) {
+		s = s[:len(s)-1]
+	}
+	return s + mark
+}
+
 // Tail reads r to its end and returns its last max bytes (see Clip),
 // holding no more than twice max at once.
 func Tail(r io.Reader, max int) (string, error) {

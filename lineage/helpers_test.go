@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/boltfetch/boltfetch/artifacts"
 )
@@ -110,3 +111,5 @@ func typeOf(t *testing.T, line []byte) string {
 	}
 	return ev.EventType
 }
+
+func utf8ValidString(s string) bool { return utf8.ValidString(s) }

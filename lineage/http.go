@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"log/slog"
 	"net/http"
@@ -137,13 +138,18 @@ func redact(raw string) string {
 
 // Open starts a block: its events are POSTed as they are added, by up to
 // Concurrency workers; Add waits while they are all busy, so memory stays
-// bounded whatever the number of events.
+// bounded whatever the number of events. The events of one run id always go
+// to the same worker, so they arrive in the order they were made (START
+// before COMPLETE); in batches, a batch goes to the worker of its first
+// event.
 func (s *HTTPSink) Open(ctx context.Context) (Block, error) {
-	b := &httpBlock{s: s, jobs: make(chan httpJob, s.cfg.Concurrency)}
+	b := &httpBlock{s: s}
 	b.ctx, b.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	for range s.cfg.Concurrency {
+		jobs := make(chan httpJob, 1)
+		b.jobs = append(b.jobs, jobs)
 		b.wg.Add(1)
-		go b.worker()
+		go b.worker(jobs)
 	}
 	return b, nil
 }
@@ -157,7 +163,7 @@ type httpBlock struct {
 	s      *HTTPSink
 	ctx    context.Context
 	cancel context.CancelFunc
-	jobs   chan httpJob
+	jobs   []chan httpJob // one per worker
 	wg     sync.WaitGroup
 	batch  httpJob
 	total  int
@@ -208,8 +214,10 @@ func (b *httpBlock) queue(ctx context.Context, j httpJob) error {
 	if down != nil {
 		return nil
 	}
+	h := fnv.New32a()
+	h.Write([]byte(j.refs[0].RunID))
 	select {
-	case b.jobs <- j:
+	case b.jobs[h.Sum32()%uint32(len(b.jobs))] <- j:
 		return nil
 	case <-ctx.Done():
 		b.mu.Lock()
@@ -219,9 +227,9 @@ func (b *httpBlock) queue(ctx context.Context, j httpJob) error {
 	}
 }
 
-func (b *httpBlock) worker() {
+func (b *httpBlock) worker(jobs chan httpJob) {
 	defer b.wg.Done()
-	for j := range b.jobs {
+	for j := range jobs {
 		b.mu.Lock()
 		down := b.down
 		b.mu.Unlock()
@@ -302,7 +310,9 @@ func (b *httpBlock) Close(ctx context.Context) error {
 	}
 	b.closed = true
 	ferr := b.flush(ctx)
-	close(b.jobs)
+	for _, c := range b.jobs {
+		close(c)
+	}
 	done := make(chan struct{})
 	go func() { b.wg.Wait(); close(done) }()
 	select {
@@ -326,6 +336,8 @@ func (b *httpBlock) Abort() {
 	}
 	b.closed = true
 	b.cancel()
-	close(b.jobs)
+	for _, c := range b.jobs {
+		close(c)
+	}
 	b.wg.Wait()
 }

@@ -168,7 +168,7 @@ func (rx *RunExport) nodes(ctx context.Context, c Command, cmdJob, cmdRunID stri
 			if msg == "" {
 				msg = fmt.Sprintf("dbt status %q", n.Status)
 			}
-			ev.Run.Facets.ErrorMessage = e.errorFacet(msg, "SQL")
+			ev.Run.Facets.ErrorMessage = e.errorFacet(clipHead(msg, MaxErrorMessage), "SQL")
 		}
 		ev.Job.Facets = &JobFacets{JobType: jt}
 		ev.Inputs, ev.Outputs = withAssertion(e, n, inputs, dsNS), outputs

@@ -256,3 +256,50 @@ func TestTail(t *testing.T) {
 		t.Errorf("Tail of a short text: %q", got)
 	}
 }
+
+// TestHTTPRunOrder: through 4 workers, each run's START arrives before its
+// end event.
+func TestHTTPRunOrder(t *testing.T) {
+	var mu sync.Mutex
+	first := map[string]string{} // run id → first event type received
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		var ev Event
+		if err := jsonUnmarshal(body, &ev); err != nil {
+			w.WriteHeader(400)
+			return
+		}
+		time.Sleep(time.Duration(len(body)%3) * time.Millisecond) // uneven service times
+		mu.Lock()
+		if _, ok := first[ev.Run.RunID]; !ok {
+			first[ev.Run.RunID] = ev.EventType
+		}
+		mu.Unlock()
+		w.WriteHeader(http.StatusCreated)
+	}))
+	defer srv.Close()
+	sink, err := NewHTTPSink(HTTPConfig{URL: srv.URL, Concurrency: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	demoExport(t, sink)
+	for id, typ := range first {
+		if typ != "START" && typ != "ABORT" {
+			t.Errorf("run %s: %s arrived first", id, typ)
+		}
+	}
+	if len(first) == 0 {
+		t.Fatal("nothing arrived")
+	}
+}
+
+func TestClipHead(t *testing.T) {
+	s := "Database Error in model x\n" + strings.Repeat("é", 4000)
+	got := clipHead(s, MaxErrorMessage)
+	if len(got) > MaxErrorMessage || !strings.HasPrefix(got, "Database Error") || !strings.HasSuffix(got, "…") || !utf8ValidString(got) {
+		t.Errorf("clipHead: %d bytes, valid %v", len(got), utf8ValidString(got))
+	}
+	if clipHead("short", 10) != "short" {
+		t.Error("a short message was cut")
+	}
+}
