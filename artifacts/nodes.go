@@ -281,7 +281,7 @@ func (s *NodeSet) readRunResults(ctx context.Context, open Opener) error {
 				v, err := sk.value(true)
 				if err != nil {
 					if big, ok := err.(*heldTooBig); ok {
-						s.Warnings = append(s.Warnings, fmt.Sprintf("a run_results result of %d bytes at byte %d is over the %d bytes a value may hold in memory (Options.MaxNodeBytes) and was skipped", big.size, big.off, big.limit))
+						s.Warnings = append(s.Warnings, fmt.Sprintf("a run_results result of %d bytes at byte %d is over the %d bytes one value may hold in memory (the node size limit) and was skipped", big.size, big.off, big.limit))
 						return nil
 					}
 					return err
@@ -554,7 +554,7 @@ func (s *NodeSet) scanManifest(ctx context.Context) error {
 		return classify(s.opts.ManifestName, sk.offset(), err)
 	}
 	if len(oversized) > 0 {
-		s.Warnings = append(s.Warnings, fmt.Sprintf("%d manifest value(s) over the %d bytes one value may hold in memory (Options.MaxNodeBytes) were skipped, so their details are missing: %s", len(oversized), s.opts.MaxNodeBytes, strings.Join(firstN(oversized, 5), ", ")))
+		s.Warnings = append(s.Warnings, fmt.Sprintf("%d manifest value(s) over the %d bytes one value may hold in memory (the node size limit) were skipped, so their details are missing: %s", len(oversized), s.opts.MaxNodeBytes, strings.Join(firstN(oversized, 5), ", ")))
 	}
 	return nil
 }

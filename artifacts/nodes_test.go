@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -168,4 +169,30 @@ func FuzzScanNodes(f *testing.F) {
 			t.Fatalf("%d nodes for %d results", n, s.Len())
 		}
 	})
+}
+
+// TestScanNodesOversized: a node over the node size limit is not held; it
+// is still sent, without its details, and a warning names it.
+func TestScanNodesOversized(t *testing.T) {
+	big := strings.Repeat("x", 8<<10)
+	manifest := `{"nodes": {"model.p.big": {"resource_type": "model", "database": "d", "compiled_code": "` + big + `"},
+	  "model.p.small": {"resource_type": "model", "database": "d", "schema": "s", "depends_on": {"nodes": ["model.p.big"]}}}}`
+	rr := `{"results": [{"status": "success", "unique_id": "model.p.big"}, {"status": "success", "unique_id": "model.p.small"}]}`
+	s, err := ScanNodes(context.Background(), memOpener([]byte(manifest)), memOpener([]byte(rr)), Options{MaxNodeBytes: 4 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Warnings) != 1 || !strings.Contains(s.Warnings[0], "model.p.big") || strings.Contains(s.Warnings[0], "Options.") {
+		t.Errorf("warnings %q", s.Warnings)
+	}
+	got := map[string]ExecutedNode{}
+	if err := s.Each(context.Background(), func(n *ExecutedNode) error { got[n.UniqueID] = *n; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if b, ok := got["model.p.big"]; !ok || b.Code != "" || b.InManifest {
+		t.Errorf("model.p.big: %+v", b)
+	}
+	if sm := got["model.p.small"]; sm.Schema != "s" || len(sm.Parents) != 1 {
+		t.Errorf("model.p.small: %+v", sm)
+	}
 }
