@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/boltfetch/boltfetch/archive"
+	"github.com/boltfetch/boltfetch/client"
 	"github.com/boltfetch/boltfetch/fetcher"
 	"github.com/boltfetch/boltfetch/lineage"
 )
@@ -67,6 +69,9 @@ func (l *lineageFlags) exporter(getenv func(string) string, logger *slog.Logger)
 		key := l.APIKey
 		if key == "" && getenv != nil {
 			key = getenv("OPENLINEAGE_API_KEY")
+		}
+		if u, perr := url.Parse(l.URL); perr == nil && key != "" && u.Scheme == "http" && !client.IsLoopbackHost(u.Hostname()) && logger != nil {
+			logger.Warn("the OpenLineage API key is sent over plain http; use https", "host", u.Host)
 		}
 		if sink, err = lineage.NewHTTPSink(lineage.HTTPConfig{URL: l.URL, APIKey: key, Logger: logger, RetryWaitMin: lineageRetryWaitMin, MaxRetryAfter: lineageMaxRetryAfter}); err != nil {
 			return nil, fmt.Errorf("--openlineage-url: %w", err)
