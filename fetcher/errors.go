@@ -87,13 +87,17 @@ func (e ItemError) Retryable() bool {
 
 // Retryable reports whether following the payload up again may complete
 // what this report lacks: the report is incomplete and at least one of its
-// errors is transient. A report whose errors are all permanent is not.
+// errors is transient, or OpenLineage events were not delivered (a retry
+// sends them again, with the same run ids). A report whose errors are all
+// permanent is not.
 func (rep *Report) Retryable() bool {
-	if rep == nil || rep.Summary.Complete {
+	if rep == nil {
 		return false
 	}
 	for _, e := range rep.Errors {
-		if e.Retryable() {
+		// Lineage errors leave the archive complete, yet a retry re-sends
+		// the events (with the same run ids).
+		if e.Retryable() && (!rep.Summary.Complete || e.Stage == StageLineage) {
 			return true
 		}
 	}

@@ -145,6 +145,9 @@ func FetchPayload(ctx context.Context, p *Payload, opts Options) (*Report, error
 		}
 		rep.Commands = append(rep.Commands, cs.rep)
 	}
+	if opts.Lineage != nil && ctx.Err() == nil {
+		r.lineage(ctx, rep)
+	}
 	rep.Errors = append(rep.Errors, r.errs...)
 	for _, c := range rep.Commands {
 		rep.Errors = append(rep.Errors, c.Errors...)
@@ -154,7 +157,7 @@ func FetchPayload(ctx context.Context, p *Payload, opts Options) (*Report, error
 	r.writeReports(wctx, rep)
 	// Report-writing errors were added to rep.Errors by writeReports.
 	rep.Summary.Errors = len(rep.Errors)
-	rep.Summary.Complete = len(rep.Errors) == 0
+	rep.Summary.Complete = archiveComplete(rep.Errors)
 	return rep, nil
 }
 
@@ -724,7 +727,7 @@ func summarize(rep *Report, downloaded int64, took time.Duration) Summary {
 		}
 	}
 	s.Errors = len(rep.Errors)
-	s.Complete = s.Errors == 0
+	s.Complete = archiveComplete(rep.Errors)
 	return s
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/boltfetch/boltfetch/archive"
 	"github.com/boltfetch/boltfetch/artifacts"
 	"github.com/boltfetch/boltfetch/client"
+	"github.com/boltfetch/boltfetch/lineage"
 )
 
 // Defaults for Options.
@@ -81,6 +82,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Progress receives per-item progress, for bars on a terminal.
 	Progress Progress
+	// Lineage, when set, receives the run's OpenLineage events once every
+	// command is archived and analysed (see ExportLineage). Its failures
+	// are errors of stage lineage; they do not make the archive incomplete.
+	Lineage *lineage.Exporter
 
 	// api replaces Client in unit tests.
 	api bolt

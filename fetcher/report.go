@@ -118,7 +118,9 @@ type ArtifactReport struct {
 
 // Summary counts the outcome.
 type Summary struct {
-	// Complete is true when everything selected was fetched: exit code 0.
+	// Complete is true when everything selected was fetched and archived.
+	// Errors of stage lineage (events not delivered) leave it true: the
+	// archive is complete; the exit code is 1 with any error.
 	Complete          bool  `json:"complete"`
 	Commands          int   `json:"commands"`
 	CommandsFailed    int   `json:"commands_failed"` // by dbt's outcome, not ours

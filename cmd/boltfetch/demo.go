@@ -24,6 +24,7 @@ type demoOptions struct {
 	outSet           bool // --out was given, maybe empty
 	Format           string
 	FailOnDBTFailure bool
+	Lineage          lineageFlags
 }
 
 func newDemoCmd(io *iostreams, runF func(*demoOptions) error) *cobra.Command {
@@ -51,6 +52,7 @@ the dbt failure inside the run is the point of the demo. With
 	}
 	cmd.Flags().StringVar(&opts.Out, "out", "", "archive folder (default: a new temporary folder)")
 	cmd.Flags().StringVar(&opts.Format, "format", "text", "report format on stdout: text, json or markdown")
+	opts.Lineage.add(cmd.Flags())
 	cmd.Flags().BoolVar(&opts.FailOnDBTFailure, "fail-on-dbt-failure", false, "exit 3 when the follow-up is complete but dbt itself failed (it does, in the demo run)")
 	return cmd
 }
@@ -92,5 +94,5 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 	fmt.Fprintf(opts.io.Err, "boltfetch demo: fake Bolt API on %s, archive in %s\n", u.Host, out)
 	// Allow exactly the fake's loopback host, as a user would with --allow-host.
 	ccfg := client.Config{APIKey: key, APISecret: secret, AllowHosts: []string{u.Hostname()}}
-	return followUp(ctx, opts.io, payload, out, slog.LevelWarn, ccfg, fetcher.Options{}, opts.Format, opts.FailOnDBTFailure)
+	return followUp(ctx, opts.io, payload, out, slog.LevelWarn, ccfg, fetcher.Options{}, opts.Format, opts.FailOnDBTFailure, &opts.Lineage, os.Getenv)
 }

@@ -50,6 +50,7 @@ type fetchOptions struct {
 	WorkspaceUID       string
 	FallbackTypedQuery bool
 	FailOnDBTFailure   bool
+	Lineage            lineageFlags
 }
 
 func newFetchCmd(io *iostreams, runF func(*fetchOptions) error) *cobra.Command {
@@ -108,6 +109,7 @@ no temp file is left, and the report of what was done is written (exit 1).`,
 	f.StringVar(&opts.WorkspaceUID, "workspace-uid", "", "workspace for a company token (env PARADIME_WORKSPACE_UID)")
 	f.BoolVar(&opts.FallbackTypedQuery, "fallback-typed-query", false, "when a payload's query is refused by the guard, send the equivalent typed query for the same id instead")
 	f.BoolVar(&opts.FailOnDBTFailure, "fail-on-dbt-failure", false, "exit 3 when the follow-up is complete but dbt itself failed (a failed command or node); for CI")
+	opts.Lineage.add(f)
 	return cmd
 }
 
@@ -131,14 +133,14 @@ func runFetch(ctx context.Context, opts *fetchOptions) error {
 		MaxArtifactSize: cfg.maxArtifact, MaxPayloadSize: cfg.maxPayload,
 		Analyzer: fetcher.NewAnalyzer(artifacts.Options{MaxNodeBytes: cfg.maxNode}),
 	}
-	return followUp(ctx, opts.io, raw, opts.Out, cfg.level, cfg.client, fopts, opts.Format, opts.FailOnDBTFailure)
+	return followUp(ctx, opts.io, raw, opts.Out, cfg.level, cfg.client, fopts, opts.Format, opts.FailOnDBTFailure, &opts.Lineage, opts.getenv)
 }
 
 // followUp is what fetch and demo share: it follows up payload into the
 // archive at out, with logs (and progress bars, on a TTY) on stderr, and
 // prints the report in format on stdout. With failOnDBT, a complete
 // follow-up of a run in which dbt failed exits 3.
-func followUp(ctx context.Context, io *iostreams, payload []byte, out string, level slog.Level, ccfg client.Config, fopts fetcher.Options, format string, failOnDBT bool) error {
+func followUp(ctx context.Context, io *iostreams, payload []byte, out string, level slog.Level, ccfg client.Config, fopts fetcher.Options, format string, failOnDBT bool, lf *lineageFlags, getenv func(string) string) error {
 	store, err := archive.NewLocal(out)
 	if err != nil {
 		return withCode(exitBadInput, fmt.Errorf("--out %s: %w", out, err))
@@ -163,6 +165,9 @@ func followUp(ctx context.Context, io *iostreams, payload []byte, out string, le
 	c, err := client.New(ccfg)
 	if err != nil {
 		return withCode(exitBadInput, word(err))
+	}
+	if fopts.Lineage, err = lf.exporter(getenv, logger); err != nil {
+		return withCode(exitBadInput, err)
 	}
 	fopts.Client, fopts.Archive, fopts.Logger = c, store, logger
 	rep, err := fetcher.Fetch(ctx, bytes.NewReader(payload), fopts)
@@ -199,7 +204,7 @@ func finish(out io.Writer, format string, rep *fetcher.Report, failOnDBT bool) e
 	if err := writeReport(out, format, rep); err != nil {
 		return withCode(exitPartial, fmt.Errorf("write the report: %w", err))
 	}
-	if !rep.Summary.Complete {
+	if !rep.Summary.Complete || len(rep.Errors) > 0 {
 		n := fmt.Sprintf("%d follow-up errors", len(rep.Errors))
 		if len(rep.Errors) == 1 {
 			n = "1 follow-up error"

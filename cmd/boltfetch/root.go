@@ -87,6 +87,7 @@ func newRootCmd(io *iostreams) *cobra.Command {
 		newAnalyzeCmd(io, nil),
 		newFetchCmd(io, nil),
 		newDemoCmd(io, nil),
+		newLineageCmd(io, nil),
 	)
 	return root
 }

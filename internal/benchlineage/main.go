@@ -1,0 +1,203 @@
+// Command benchlineage measures `boltfetch lineage` on a large generated
+// pair: events per second, MB written and the peak RSS of the child
+// process.
+//
+//	go run ./internal/benchlineage -dir /tmp/boltfetch-bench -nodes 120000 -runs 3
+//
+// generates dir/manifest.json (about 267 MB for 120,000 nodes) and
+// dir/run_results.json (about 39 MB) when they are absent (the same pair as
+// internal/benchanalyze), lays out an archived run around them (hard links,
+// with a report.json), builds boltfetch into dir and runs
+// `boltfetch lineage RUN --openlineage-file F` as a child process. Linux
+// only (peak RSS from getrusage).
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/boltfetch/boltfetch/internal/dbtgen"
+)
+
+func main() {
+	dir := flag.String("dir", filepath.Join(os.TempDir(), "boltfetch-bench"), "folder for the generated pair, the archive and the binary")
+	nodes := flag.Int("nodes", 120000, "nodes in the generated project")
+	runs := flag.Int("runs", 3, "runs")
+	flag.Parse()
+	if err := run(*dir, *nodes, *runs); err != nil {
+		fmt.Fprintln(os.Stderr, "benchlineage:", err)
+		os.Exit(1)
+	}
+}
+
+func run(dir string, nodes, runs int) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	manifest := filepath.Join(dir, "manifest.json")
+	runResults := filepath.Join(dir, "run_results.json")
+	if err := ensurePair(manifest, runResults, nodes); err != nil {
+		return err
+	}
+	mi, err := os.Stat(manifest)
+	if err != nil {
+		return err
+	}
+	ri, err := os.Stat(runResults)
+	if err != nil {
+		return err
+	}
+	archiveDir := filepath.Join(dir, "lineage-archive")
+	runDir, err := layOut(archiveDir, manifest, runResults)
+	if err != nil {
+		return err
+	}
+	bin := filepath.Join(dir, "boltfetch")
+	build := exec.Command("go", "build", "-o", bin, "github.com/boltfetch/boltfetch/cmd/boltfetch")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("build boltfetch: %w", err)
+	}
+	fmt.Printf("manifest %.1f MB, run_results %.1f MB, %d nodes, %d runs\n", float64(mi.Size())/1e6, float64(ri.Size())/1e6, nodes, runs)
+	fmt.Println()
+	fmt.Println("| run | wall | CPU (user+sys) | events | events/s | NDJSON written | input MB/s | peak RSS |")
+	fmt.Println("| --- | --- | --- | --- | --- | --- | --- | --- |")
+	var walls []time.Duration
+	for i := range runs {
+		out := filepath.Join(dir, "events.ndjson")
+		os.Remove(out)
+		cmd := exec.Command(bin, "lineage", runDir, "--openlineage-file", out)
+		cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
+		start := time.Now()
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("boltfetch lineage (run %d): %w", i+1, err)
+		}
+		wall := time.Since(start)
+		walls = append(walls, wall)
+		var rss int64
+		var cpu time.Duration
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			rss = ru.Maxrss // KiB on Linux
+			cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		}
+		events, bytes, err := countLines(out)
+		if err != nil {
+			return err
+		}
+		in := float64(mi.Size()+ri.Size()) / 1e6
+		fmt.Printf("| %d | %.2f s | %.2f s | %d | %.0f | %.1f MB | %.0f | %d MB |\n", i+1, wall.Seconds(), cpu.Seconds(), events,
+			float64(events)/wall.Seconds(), float64(bytes)/1e6, in/wall.Seconds(), rss/1024)
+		os.Remove(out)
+	}
+	slices.Sort(walls)
+	fmt.Printf("\nmedian wall %.2f s; target: peak RSS <= 150 MB\n", walls[len(walls)/2].Seconds())
+	return nil
+}
+
+// layOut makes an archived run folder holding the pair (hard links when
+// possible, else copies) and a report.json naming it.
+func layOut(archiveDir, manifest, runResults string) (string, error) {
+	const folder = "bench/nightly/1"
+	cmdDir := filepath.Join(archiveDir, filepath.FromSlash(folder), "commands", "1", "target")
+	if err := os.MkdirAll(cmdDir, 0o755); err != nil {
+		return "", err
+	}
+	for src, name := range map[string]string{manifest: "manifest.json", runResults: "run_results.json"} {
+		dst := filepath.Join(cmdDir, name)
+		os.Remove(dst)
+		if err := os.Link(src, dst); err != nil {
+			if err := copyFile(src, dst); err != nil {
+				return "", err
+			}
+		}
+	}
+	rep := map[string]any{
+		"run": map[string]any{"id": 1, "status": "failed", "schedule_name": "nightly", "workspace": map[string]any{"name": "bench"},
+			"start": "2026-01-15T10:00:00Z", "end": "2026-01-15T10:30:00Z"},
+		"archive": map[string]any{"folder": folder},
+		"commands": []any{map[string]any{
+			"id": 1, "command": "dbt build", "status": "failed", "start": "2026-01-15T10:00:00Z", "end": "2026-01-15T10:30:00Z",
+			"artifacts": []any{
+				map[string]any{"path": "target/manifest.json", "location": folder + "/commands/1/target/manifest.json"},
+				map[string]any{"path": "target/run_results.json", "location": folder + "/commands/1/target/run_results.json"},
+			},
+		}},
+	}
+	raw, err := json.Marshal(rep)
+	if err != nil {
+		return "", err
+	}
+	runDir := filepath.Join(archiveDir, filepath.FromSlash(folder))
+	return runDir, os.WriteFile(filepath.Join(runDir, "report.json"), raw, 0o644)
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, in)
+	return errors.Join(err, out.Close())
+}
+
+func countLines(path string) (int, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 1<<20)
+	var n int
+	var size int64
+	for {
+		line, err := r.ReadSlice('\n')
+		size += int64(len(line))
+		if len(line) > 0 && line[len(line)-1] == '\n' {
+			n++
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err == io.EOF {
+			return n, size, nil
+		}
+		if err != nil {
+			return 0, 0, err
+		}
+	}
+}
+
+// ensurePair generates the pair unless both files already exist.
+func ensurePair(manifest, runResults string, nodes int) error {
+	_, e1 := os.Stat(manifest)
+	_, e2 := os.Stat(runResults)
+	if e1 == nil && e2 == nil {
+		return nil
+	}
+	mf, err := os.Create(manifest)
+	if err != nil {
+		return err
+	}
+	rf, err := os.Create(runResults)
+	if err != nil {
+		mf.Close()
+		return err
+	}
+	_, err = dbtgen.Write(mf, rf, dbtgen.Spec{Nodes: nodes, Seed: 1, FailModels: 5, FailTests: 5, WarnTests: 5})
+	return errors.Join(err, mf.Close(), rf.Close())
+}
