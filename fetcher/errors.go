@@ -116,7 +116,10 @@ type PayloadError struct {
 	// "commands[2].json_resources"; "" for the payload as a whole.
 	Path   string
 	Reason string
-	Err    error
+	// Limit is the size cap in bytes when the payload was refused for
+	// being larger (see Options.MaxPayloadSize); 0 otherwise.
+	Limit int64
+	Err   error
 }
 
 func (e *PayloadError) Error() string {
@@ -175,6 +178,13 @@ func (e *OptionsError) Unwrap() error { return e.Err }
 
 // Is makes an OptionsError match ErrBadInput.
 func (e *OptionsError) Is(target error) bool { return target == ErrBadInput }
+
+// More options an OptionsError can name: limits refused when negative (0
+// takes the default).
+const (
+	OptionConcurrency     Option = "concurrency"       // Options.Concurrency
+	OptionMaxArtifactSize Option = "max artifact size" // Options.MaxArtifactSize
+)
 
 // itemErr locates err as an ItemError of stage, with its kind and status.
 func itemErr(stage string, err error) ItemError {

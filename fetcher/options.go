@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -122,7 +123,10 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Client == nil && o.api == nil {
 		return o, &OptionsError{Option: OptionClient, Reason: "none given"}
 	}
-	if o.Concurrency <= 0 {
+	if o.Concurrency < 0 {
+		return o, &OptionsError{Option: OptionConcurrency, Value: strconv.Itoa(o.Concurrency), Reason: "negative (0 takes the default)"}
+	}
+	if o.Concurrency == 0 {
 		o.Concurrency = DefaultConcurrency
 	}
 	if len(o.Artifacts) == 0 {
@@ -140,7 +144,10 @@ func (o Options) withDefaults() (Options, error) {
 	default:
 		return o, &OptionsError{Option: OptionLogs, Value: string(o.Logs), Reason: "want all, failed or none"}
 	}
-	if o.MaxArtifactSize <= 0 {
+	if o.MaxArtifactSize < 0 {
+		return o, &OptionsError{Option: OptionMaxArtifactSize, Value: strconv.FormatInt(o.MaxArtifactSize, 10), Reason: "negative (0 takes the default)"}
+	}
+	if o.MaxArtifactSize == 0 {
 		o.MaxArtifactSize = DefaultMaxArtifactSize
 	}
 	if o.HTTPClient == nil {
