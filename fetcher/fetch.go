@@ -88,6 +88,11 @@ func FetchPayload(ctx context.Context, p *Payload, opts Options) (*Report, error
 		if err != nil {
 			return nil, &PayloadError{Path: "api_url", Reason: "refused", Err: err}
 		}
+		// A company token answers for every workspace of the company: the
+		// follow-up names the payload's (the client's own without one).
+		if bound, err = bound.WithWorkspace(p.Workspace.UID); err != nil {
+			return nil, &PayloadError{Path: "workspace.uid", Reason: "refused", Err: err}
+		}
 		api = clientBolt{bound}
 		loopbackHTTP = allowLoopbackHTTP(bound.Host())
 	}

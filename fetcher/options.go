@@ -44,7 +44,9 @@ const (
 type Options struct {
 	// Client talks to Paradime. Fetch binds it to the payload's api_url with
 	// WithEndpoint, so a host outside the client's allow-list refuses the
-	// whole payload before any request.
+	// whole payload before any request, and to the payload's workspace.uid
+	// with WithWorkspace (with a company token, each follow-up names its own
+	// workspace; the client's configured one is the default).
 	Client *client.Client
 	// Archive receives everything; the run's folder inside it is RunFolder
 	// of the payload unless Folder is set.
