@@ -71,7 +71,8 @@ type Options struct {
 	// not add credentials: presigned URLs need none.
 	HTTPClient *http.Client
 	// DownloadAttempts is the number of tries per presigned URL on
-	// truncation, resets and 5xx (default 8).
+	// truncation, resets and the statuses retry.Status calls transient
+	// (default 8).
 	DownloadAttempts int
 	// IdleTimeout aborts a download attempt that receives nothing for that
 	// long (default 60s).
