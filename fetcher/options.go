@@ -52,7 +52,8 @@ type Options struct {
 	// of the payload unless Folder is set.
 	Archive archive.Store
 	Folder  string
-	// Concurrency bounds the API calls and downloads in flight (default 8).
+	// Concurrency bounds the API calls and downloads in flight (0: the
+	// default, 8; negative is refused).
 	Concurrency int
 	// Limiter, when set, also bounds them across every follow-up that
 	// shares it (see Limiter); Concurrency still bounds this one.
@@ -63,7 +64,8 @@ type Options struct {
 	Artifacts []string
 	// Logs selects the commands whose logs are fetched (default LogsAll).
 	Logs LogsMode
-	// MaxArtifactSize caps one artifact (default 2 GiB).
+	// MaxArtifactSize caps one artifact (0: the default, 2 GiB; negative
+	// is refused).
 	MaxArtifactSize int64
 	// MaxPayloadSize caps the payload Fetch reads (default 16 MiB).
 	MaxPayloadSize int64
