@@ -122,6 +122,31 @@ func (c *Client) WithEndpoint(apiURL string) (*Client, error) {
 	return c.bind(u, host), nil
 }
 
+// WithWorkspace returns a copy of c that names workspace uid in the
+// X-Paradime-Workspace header, when c authenticates with a company token
+// (prdm_cmp_): a company token answers for every workspace of the company,
+// so a receiver following up many workspaces' runs binds each follow-up to
+// its payload's workspace. The configured WorkspaceUID stays the default:
+// with uid "", or with other credentials (an API key and secret, a
+// workspace token), which name no workspace, c itself is returned. A uid
+// holding control characters is refused with a *WorkspaceError, and nothing
+// is sent. The copy shares c's endpoint, connection pool and retry budget.
+func (c *Client) WithWorkspace(uid string) (*Client, error) {
+	if uid == "" || !strings.HasPrefix(c.cfg.APISecret, companyTokenPrefix) || uid == c.cfg.WorkspaceUID {
+		return c, nil
+	}
+	if strings.ContainsFunc(uid, isControl) {
+		return nil, &WorkspaceError{Reason: "contains control characters"}
+	}
+	n := *c
+	n.cfg.WorkspaceUID = uid
+	if c.headers != nil { // bound: the headers are built; else bind builds them from cfg
+		n.headers = c.headers.Clone()
+		n.headers.Set("X-Paradime-Workspace", uid)
+	}
+	return &n, nil
+}
+
 // Host is the normalised host of the bound endpoint, "" when none.
 func (c *Client) Host() string { return c.host }
 

@@ -139,7 +139,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		s Setting
 		v string
 	}{{SettingAPIKey, cfg.APIKey}, {SettingAPISecret, cfg.APISecret}, {SettingWorkspaceUID, cfg.WorkspaceUID}} {
-		if strings.ContainsFunc(f.v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		if strings.ContainsFunc(f.v, isControl) {
 			return cfg, &ConfigError{Setting: f.s, Reason: "contains control characters"}
 		}
 	}
@@ -221,3 +221,7 @@ func (cfg Config) authHeaders() http.Header {
 	}
 	return h
 }
+
+// isControl reports an ASCII control character, which no header value may
+// hold.
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }

@@ -21,6 +21,11 @@
 //     PayloadCommand and PayloadResourceURL also require the id in the
 //     document to be the id the payload lists beside it.
 //
+// A company token (prdm_cmp_) answers for every workspace of a company and
+// names one in X-Paradime-Workspace: Config.WorkspaceUID by default, another
+// on a client derived with WithWorkspace (a payload's workspace.uid). Other
+// credentials name no workspace.
+//
 // Each call is one POST of the document with its variables, over
 // net/http, its answer decoded once as it streams in (only the root field
 // asked for is decoded, straight into its Go type) under a size cap. Each
@@ -37,7 +42,7 @@
 // Errors are typed for callers to branch on (*ConfigError, *AuthError,
 // *RateLimitError, *NotFoundError, *GraphQLError, *TransportError,
 // *AttemptTimeoutError, *StatusError, *BodyTooLargeError, *DecodeError,
-// *HostNotAllowedError, *QueryRefusedError). They state facts (a setting, a
+// *HostNotAllowedError, *QueryRefusedError, *WorkspaceError). They state facts (a setting, a
 // host, a limit) and never name a CLI flag or a Go field: callers word them
 // for their users. None holds a secret: errors and logs name the host
 // only, never the api_url path (it holds a token), a credential or a

@@ -198,6 +198,16 @@ func (e *HostNotAllowedError) Error() string {
 	return fmt.Sprintf("refusing api_url host %q: %s; nothing was sent", e.Host, e.Reason)
 }
 
+// WorkspaceError reports a workspace uid that cannot be sent
+// (Client.WithWorkspace). The uid is not quoted: it came from outside.
+type WorkspaceError struct {
+	Reason string
+}
+
+func (e *WorkspaceError) Error() string {
+	return "workspace uid: " + e.Reason
+}
+
 // QueryRefusedError reports a payload GraphQL document refused by the query
 // guard. Nothing was sent.
 type QueryRefusedError struct {

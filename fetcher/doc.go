@@ -5,7 +5,7 @@
 // Flow. Fetch decodes the payload (DecodePayload: unknown keys ignored, the
 // keys it acts on checked, bad command entries kept as bad commands), binds the client
 // to the payload's api_url (a host outside the client's allow-list refuses
-// the whole payload), then runs every follow-up under one errgroup with a
+// the whole payload) and, with a company token, to its workspace.uid, then runs every follow-up under one errgroup with a
 // global limit (Options.Concurrency, and Options.Limiter when follow-ups
 // share one):
 //

@@ -46,10 +46,12 @@ func (e *DownloadError) Error() string {
 
 func (e *DownloadError) Unwrap() error { return e.Err }
 
-// retryable reports whether another attempt at the same URL may succeed.
+// retryable reports whether another attempt at the same URL may succeed: a
+// truncated body, a transport error, or a status that retry.Status, the one
+// rule the API client follows too, calls transient.
 func (e *DownloadError) retryable() bool {
 	return e.Kind == KindTruncated || e.Kind == KindTransport ||
-		(e.Kind == KindStatus && (e.StatusCode == 408 || e.StatusCode == 429 || e.StatusCode >= 500))
+		(e.Kind == KindStatus && retry.Status(e.StatusCode))
 }
 
 // downloadBuffer is the buffer of one download: socket reads are gathered

@@ -8,6 +8,7 @@ import (
 
 	"github.com/boltfetch/boltfetch/archive"
 	"github.com/boltfetch/boltfetch/client"
+	"github.com/boltfetch/boltfetch/internal/retry"
 )
 
 // Kinds of ItemError: stable words to branch on, as they appear in reports.
@@ -71,16 +72,18 @@ type ItemError struct {
 }
 
 // Retryable reports whether the same follow-up may succeed later: the error
-// is transient (transport, 429 and 5xx, an expired URL, a truncated body, the
-// archive's storage, lineage delivery, a cancel). Refusals, missing objects,
-// bad credentials, undecodable answers, oversized files, analysis errors and
-// bad payload entries are permanent: trying again gives the same answer.
+// is transient (transport, a status that retry.Status calls transient (408,
+// 429, 500, 502, 503, 504), an expired URL, a truncated body, the archive's
+// storage, lineage delivery, a cancel). Refusals, missing objects, bad
+// credentials, undecodable answers, oversized files, analysis errors, bad
+// payload entries and other statuses are permanent: trying again gives the
+// same answer.
 func (e ItemError) Retryable() bool {
 	switch e.Kind {
 	case KindTransport, KindRateLimited, KindExpired, KindTruncated, KindArchive, KindLineage, KindCanceled:
 		return true
 	case KindStatus:
-		return e.StatusCode >= 500 || e.StatusCode == 408 || e.StatusCode == 429
+		return retry.Status(e.StatusCode)
 	}
 	return false
 }
@@ -117,7 +120,10 @@ type PayloadError struct {
 	// "commands[2].json_resources"; "" for the payload as a whole.
 	Path   string
 	Reason string
-	Err    error
+	// Limit is the size cap in bytes when the payload was refused for
+	// being larger (see Options.MaxPayloadSize); 0 otherwise.
+	Limit int64
+	Err   error
 }
 
 func (e *PayloadError) Error() string {
@@ -176,6 +182,13 @@ func (e *OptionsError) Unwrap() error { return e.Err }
 
 // Is makes an OptionsError match ErrBadInput.
 func (e *OptionsError) Is(target error) bool { return target == ErrBadInput }
+
+// More options an OptionsError can name: limits refused when negative (0
+// takes the default).
+const (
+	OptionConcurrency     Option = "concurrency"       // Options.Concurrency
+	OptionMaxArtifactSize Option = "max artifact size" // Options.MaxArtifactSize
+)
 
 // itemErr locates err as an ItemError of stage, with its kind and status.
 func itemErr(stage string, err error) ItemError {

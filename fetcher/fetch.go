@@ -88,6 +88,11 @@ func FetchPayload(ctx context.Context, p *Payload, opts Options) (*Report, error
 		if err != nil {
 			return nil, &PayloadError{Path: "api_url", Reason: "refused", Err: err}
 		}
+		// A company token answers for every workspace of the company: the
+		// follow-up names the payload's (the client's own without one).
+		if bound, err = bound.WithWorkspace(p.Workspace.UID); err != nil {
+			return nil, &PayloadError{Path: "workspace.uid", Reason: "refused", Err: err}
+		}
 		api = clientBolt{bound}
 		loopbackHTTP = allowLoopbackHTTP(bound.Host())
 	}
@@ -662,17 +667,34 @@ func (r *runner) finishCommand(ctx context.Context, cs *cmdState) {
 	}
 }
 
+// reportName is the archived report of a run, in its folder.
+const reportName = "report.json"
+
 // writeReports writes report.json and report.md into the run's folder,
-// each encoded once, straight into its archive writer.
+// each encoded once, straight into its archive writer, and records
+// report.json's key once it is committed (ReportKey).
 func (r *runner) writeReports(ctx context.Context, rep *Report) {
 	for _, f := range []struct {
 		name  string
 		write func(io.Writer) error
-	}{{"report.json", rep.WriteJSON}, {"report.md", rep.WriteMarkdown}} {
-		if err := writeStreamed(ctx, r.store, r.folder+"/"+f.name, f.write); err != nil {
+	}{{reportName, rep.WriteJSON}, {"report.md", rep.WriteMarkdown}} {
+		key := r.folder + "/" + f.name
+		if err := writeStreamed(ctx, r.store, key, f.write); err != nil {
 			rep.Errors = append(rep.Errors, ItemError{Stage: StageArchive, Kind: KindArchive, Message: f.name + ": " + err.Error()})
+		} else if f.name == reportName {
+			rep.reportKey = key
 		}
 	}
+}
+
+// ReportKey returns the key of the run's report.json in the archive
+// (relative to Archive.Location) and true when Fetch committed it there.
+// It is "" and false when report.json could not be written (its error is
+// then in Errors, and the returned Report is the only copy), when Fetch
+// ended before writing one (nothing to fetch, the run's folder could not be
+// locked), and for a Report read with DecodeReport.
+func (rep *Report) ReportKey() (string, bool) {
+	return rep.reportKey, rep.reportKey != ""
 }
 
 // writeStreamed commits what write produces under key, through a buffer so

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -44,13 +45,16 @@ const (
 type Options struct {
 	// Client talks to Paradime. Fetch binds it to the payload's api_url with
 	// WithEndpoint, so a host outside the client's allow-list refuses the
-	// whole payload before any request.
+	// whole payload before any request, and to the payload's workspace.uid
+	// with WithWorkspace (with a company token, each follow-up names its own
+	// workspace; the client's configured one is the default).
 	Client *client.Client
 	// Archive receives everything; the run's folder inside it is RunFolder
 	// of the payload unless Folder is set.
 	Archive archive.Store
 	Folder  string
-	// Concurrency bounds the API calls and downloads in flight (default 8).
+	// Concurrency bounds the API calls and downloads in flight (0: the
+	// default, 8; negative is refused).
 	Concurrency int
 	// Limiter, when set, also bounds them across every follow-up that
 	// shares it (see Limiter); Concurrency still bounds this one.
@@ -61,7 +65,8 @@ type Options struct {
 	Artifacts []string
 	// Logs selects the commands whose logs are fetched (default LogsAll).
 	Logs LogsMode
-	// MaxArtifactSize caps one artifact (default 2 GiB).
+	// MaxArtifactSize caps one artifact (0: the default, 2 GiB; negative
+	// is refused).
 	MaxArtifactSize int64
 	// MaxPayloadSize caps the payload Fetch reads (default 16 MiB).
 	MaxPayloadSize int64
@@ -69,7 +74,8 @@ type Options struct {
 	// not add credentials: presigned URLs need none.
 	HTTPClient *http.Client
 	// DownloadAttempts is the number of tries per presigned URL on
-	// truncation, resets and 5xx (default 8).
+	// truncation, resets and the statuses retry.Status calls transient
+	// (default 8).
 	DownloadAttempts int
 	// IdleTimeout aborts a download attempt that receives nothing for that
 	// long (default 60s).
@@ -127,7 +133,10 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Client == nil && o.api == nil {
 		return o, &OptionsError{Option: OptionClient, Reason: "none given"}
 	}
-	if o.Concurrency <= 0 {
+	if o.Concurrency < 0 {
+		return o, &OptionsError{Option: OptionConcurrency, Value: strconv.Itoa(o.Concurrency), Reason: "negative (0 takes the default)"}
+	}
+	if o.Concurrency == 0 {
 		o.Concurrency = DefaultConcurrency
 	}
 	if len(o.Artifacts) == 0 {
@@ -145,7 +154,10 @@ func (o Options) withDefaults() (Options, error) {
 	default:
 		return o, &OptionsError{Option: OptionLogs, Value: string(o.Logs), Reason: "want all, failed or none"}
 	}
-	if o.MaxArtifactSize <= 0 {
+	if o.MaxArtifactSize < 0 {
+		return o, &OptionsError{Option: OptionMaxArtifactSize, Value: strconv.FormatInt(o.MaxArtifactSize, 10), Reason: "negative (0 takes the default)"}
+	}
+	if o.MaxArtifactSize == 0 {
 		o.MaxArtifactSize = DefaultMaxArtifactSize
 	}
 	if o.HTTPClient == nil {

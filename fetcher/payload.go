@@ -94,7 +94,7 @@ func DecodePayload(r io.Reader, limit int64) (*Payload, error) {
 		return nil, &PayloadError{Reason: "read", Err: err}
 	}
 	if int64(len(raw)) > limit {
-		return nil, &PayloadError{Reason: fmt.Sprintf("larger than %d bytes (raise the payload size cap if this is real)", limit)}
+		return nil, &PayloadError{Reason: fmt.Sprintf("larger than %d bytes (raise the payload size cap if this is real)", limit), Limit: limit}
 	}
 	return ParsePayload(raw)
 }

@@ -39,6 +39,9 @@ type Report struct {
 	// command_id, and those of the run as a whole.
 	Errors  []ItemError `json:"errors"`
 	Summary Summary     `json:"summary"`
+
+	// reportKey is report.json's key once Fetch committed it (ReportKey).
+	reportKey string
 }
 
 // RunInfo describes the Bolt run, from the payload.

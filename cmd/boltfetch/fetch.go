@@ -209,9 +209,9 @@ func finish(out io.Writer, format string, rep *fetcher.Report, failOnDBT bool) e
 		if len(rep.Errors) == 1 {
 			n = "1 follow-up error"
 		}
-		where := fmt.Sprintf("listed in the report, %s/%s/report.json", rep.Archive.Location, rep.Archive.Folder)
-		if !reportArchived(rep) {
-			where = "listed in the report above; report.json could not be written to the archive"
+		where := "listed in the report above; report.json could not be written to the archive"
+		if key, ok := rep.ReportKey(); ok {
+			where = fmt.Sprintf("listed in the report, %s/%s", rep.Archive.Location, key)
 		}
 		return withCode(exitPartial, fmt.Errorf("%s (%s)", n, where))
 	}
@@ -225,17 +225,6 @@ func finish(out io.Writer, format string, rep *fetcher.Report, failOnDBT bool) e
 // or an analysed node failed.
 func dbtFailed(rep *fetcher.Report) bool {
 	return rep.Summary.CommandsFailed > 0 || rep.Summary.NodesFailed > 0
-}
-
-// reportArchived reports whether report.json reached the archive: the
-// fetcher lists a failure to write it among the archive errors.
-func reportArchived(rep *fetcher.Report) bool {
-	for _, e := range rep.Errors {
-		if e.Stage == "archive" && strings.HasPrefix(e.Message, "report.json") {
-			return false
-		}
-	}
-	return true
 }
 
 func writeReport(w io.Writer, format string, rep *fetcher.Report) error {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/boltfetch/boltfetch/client"
+	"github.com/boltfetch/boltfetch/fetcher"
 )
 
 // settingWords names each client setting as a user of this CLI sets it.
@@ -14,6 +15,16 @@ var settingWords = map[client.Setting]struct{ flag, env string }{
 	client.SettingAPISecret:    {"--api-secret", "PARADIME_API_SECRET"},
 	client.SettingWorkspaceUID: {"--workspace-uid", "PARADIME_WORKSPACE_UID"},
 	client.SettingAllowHosts:   {"--allow-host", ""},
+}
+
+// optionFlags names each fetcher option as a user of this CLI sets it.
+// Options no flag sets (the client, a run folder) keep the fetcher's words.
+var optionFlags = map[fetcher.Option]string{
+	fetcher.OptionArchive:         "--out",
+	fetcher.OptionArtifacts:       "--artifacts",
+	fetcher.OptionLogs:            "--logs",
+	fetcher.OptionConcurrency:     "--concurrency",
+	fetcher.OptionMaxArtifactSize: "--max-artifact-size",
 }
 
 // word rewords the libraries' typed errors for this CLI: the libraries
@@ -29,6 +40,8 @@ func word(err error) error {
 		hna *client.HostNotAllowedError
 		btl *client.BodyTooLargeError
 		ae  *client.AuthError
+		oe  *fetcher.OptionsError
+		pe  *fetcher.PayloadError
 	)
 	switch {
 	case errors.As(err, &ce):
@@ -48,7 +61,19 @@ func word(err error) error {
 		}
 		return &worded{fmt.Sprintf("%s (or %s): %s", w.flag, w.env, err), err}
 	case errors.As(err, &hna) && hna.Allowable:
-		return &worded{fmt.Sprintf("%s (pass --allow-host %s to trust it)", err, hna.Host), err}
+		return &worded{fmt.Sprintf("%s (pass --allow-host %s to trust it); the --api-endpoint (PARADIME_API_ENDPOINT) host and *.paradime.io are always allowed", err, hna.Host), err}
+	case errors.As(err, &pe) && pe.Limit > 0:
+		return &worded{fmt.Sprintf("payload: larger than the --max-payload-size cap of %d bytes (raise it if this payload is real)", pe.Limit), err}
+	case errors.As(err, &oe) && optionFlags[oe.Option] != "":
+		msg := optionFlags[oe.Option]
+		if oe.Value != "" {
+			msg += fmt.Sprintf(" %q", oe.Value)
+		}
+		msg += ": " + oe.Reason
+		if oe.Err != nil {
+			msg += ": " + oe.Err.Error()
+		}
+		return &worded{msg, err}
 	case errors.As(err, &btl):
 		return &worded{fmt.Sprintf("%s (raise --max-response-size if the logs are really that large)", err), err}
 	case errors.As(err, &ae):
