@@ -21,27 +21,31 @@ type detail struct {
 	Schema           string
 	Alias            string
 	CompiledCode     string
-	DependsOn        []string
-	Tags             []string
-	Owner            string
-	AttachedNode     string
-	ColumnName       string
-	TestName         string
-	Severity         string
-	Model            string // unit tests: the name of the model tested
+	// CompiledCodeTruncated: CompiledCode was cut to MaxCompiledCodeBytes.
+	CompiledCodeTruncated bool
+	CompiledPath          string
+	DependsOn             []string
+	Tags                  []string
+	Owner                 string
+	AttachedNode          string
+	ColumnName            string
+	TestName              string
+	Severity              string
+	Model                 string // unit tests: the name of the model tested
 }
 
 // parseDetail decodes the fields the report needs from one node object. It
 // never fails: a field of an unexpected type is left empty, so one odd node
-// cannot fail an analysis.
-func parseDetail(v jsontext.Value) *detail {
+// cannot fail an analysis. Compiled code is kept only when keepCode (not for
+// a skipped node), and bounded to MaxCompiledCodeBytes.
+func parseDetail(v jsontext.Value, keepCode bool) *detail {
 	d := &detail{}
 	dec := jsontext.NewDecoder(bytes.NewReader(v), decoderOptions...)
-	_ = d.decode(dec)
+	_ = d.decode(dec, keepCode)
 	return d
 }
 
-func (d *detail) decode(dec *jsontext.Decoder) error {
+func (d *detail) decode(dec *jsontext.Decoder, keepCode bool) error {
 	ok, err := expectObject(dec)
 	if !ok || err != nil {
 		return err
@@ -77,12 +81,21 @@ func (d *detail) decode(dec *jsontext.Decoder) error {
 			d.Schema, err = looseString(dec)
 		case "alias":
 			d.Alias, err = looseString(dec)
-		case "compiled_code":
-			compiledCode, err = looseString(dec)
-		case "compiled_sql":
-			compiledSQL, err = looseString(dec)
-		case "injected_sql":
-			injSQ, err = looseString(dec)
+		case "compiled_code", "compiled_sql", "injected_sql":
+			if !keepCode {
+				err = dec.SkipValue()
+				break
+			}
+			switch string(name) {
+			case "compiled_code":
+				compiledCode, err = looseString(dec)
+			case "compiled_sql":
+				compiledSQL, err = looseString(dec)
+			default:
+				injSQ, err = looseString(dec)
+			}
+		case "compiled_path":
+			d.CompiledPath, err = looseString(dec)
 		case "depends_on":
 			err = objectMembers(dec, func(name []byte) error {
 				if string(name) == "nodes" {
@@ -132,7 +145,7 @@ func (d *detail) decode(dec *jsontext.Decoder) error {
 			return err
 		}
 	}
-	d.CompiledCode = firstNonEmpty(compiledCode, compiledSQL, injSQ)
+	d.CompiledCode, d.CompiledCodeTruncated = boundCode(firstNonEmpty(compiledCode, compiledSQL, injSQ))
 	d.Owner = firstNonEmpty(metaOwner, configOwner)
 	return endObject(dec)
 }

@@ -156,7 +156,7 @@ func TestPendingNodes(t *testing.T) {
 		want := 0
 		for id, st := range truth.Status {
 			if classOf(st) != classNone {
-				set.add(id)
+				set.add(id, classOf(st))
 				want++
 			}
 		}

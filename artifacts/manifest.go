@@ -118,20 +118,11 @@ type manifestData struct {
 	raBase int64
 	// oversized are the values skipped for being over Options.MaxNodeBytes,
 	// and warnings says what that costs.
-	oversized []oversizedValue
+	oversized []OversizedValue
 	warnings  []string
 	// window is the size the skimmer's window grew to: what the pass held
 	// at most of the file at once (tests check it stays bounded).
 	window int
-}
-
-// oversizedValue is a manifest value that was not held because it is longer
-// than Options.MaxNodeBytes.
-type oversizedValue struct {
-	what string // "node", "parent_map entry" or "metadata"
-	id   string
-	off  int64
-	size int64
 }
 
 // The manifest pass runs as a pipeline of two goroutines, because it is the
@@ -252,7 +243,7 @@ func (mr *manifestReader) oversized(err error, what string, id []byte) error {
 	if !ok {
 		return err
 	}
-	mr.m.oversized = append(mr.m.oversized, oversizedValue{what: what, id: string(id), off: big.off, size: big.size})
+	mr.m.oversized = append(mr.m.oversized, OversizedValue{What: what, ID: string(id), Offset: big.off, Size: big.size, Limit: int64(mr.sk.maxHold)})
 	return nil
 }
 
@@ -264,13 +255,13 @@ func (m *manifestData) warnOversized(limit int64) {
 		var list []string
 		count := 0
 		for _, o := range m.oversized {
-			if o.what != what {
+			if o.What != what {
 				continue
 			}
 			if count++; count <= named {
-				s := fmt.Sprintf("%d bytes at byte %d", o.size, o.off)
-				if o.id != "" {
-					s = fmt.Sprintf("%s (%s)", o.id, s)
+				s := fmt.Sprintf("%d bytes at byte %d", o.Size, o.Offset)
+				if o.ID != "" {
+					s = fmt.Sprintf("%s (%s)", o.ID, s)
 				}
 				list = append(list, s)
 			}
@@ -284,11 +275,11 @@ func (m *manifestData) warnOversized(limit int64) {
 		names := strings.Join(list, ", ")
 		switch what {
 		case "node":
-			m.warnings = append(m.warnings, fmt.Sprintf("%d manifest node(s) over the %d bytes a node may hold in memory (Options.MaxNodeBytes, --max-node-size) were skipped: %s. Each counts as defined, but its details, depends_on and attached_node were dropped, so causes of skips that go through it may be missing", count, limit, names))
+			m.warnings = append(m.warnings, fmt.Sprintf("%d manifest node(s) over the limit of %d bytes held per value were skipped: %s. Each counts as defined, but its details, depends_on and attached_node were dropped, so causes of skips that go through it may be missing", count, limit, names))
 		case "parent_map entry":
-			m.warnings = append(m.warnings, fmt.Sprintf("%d parent_map entr(ies) over the %d bytes a value may hold in memory (Options.MaxNodeBytes, --max-node-size) were skipped: %s. Those nodes' parents are taken from depends_on instead, so causes of skips that go through them may be missing", count, limit, names))
+			m.warnings = append(m.warnings, fmt.Sprintf("%d parent_map entr(ies) over the limit of %d bytes held per value were skipped: %s. Those nodes' parents are taken from depends_on instead, so causes of skips that go through them may be missing", count, limit, names))
 		default:
-			m.warnings = append(m.warnings, fmt.Sprintf("the manifest metadata is over the %d bytes a value may hold in memory (Options.MaxNodeBytes, --max-node-size) and was skipped: %s", limit, names))
+			m.warnings = append(m.warnings, fmt.Sprintf("the manifest metadata is over the limit of %d bytes held per value and was skipped: %s", limit, names))
 		}
 	}
 }
@@ -514,8 +505,8 @@ func (mr *manifestReader) readNode(name, v []byte) error {
 	if len(mr.m.pending) > 0 && mr.m.ra == nil && mr.set.complete() {
 		mr.m.resolvePending(mr.set)
 	}
-	if mr.set.has(string(name)) {
-		mr.m.details[string(name)] = parseDetail(v)
+	if class, ok := mr.set.class(string(name)); ok {
+		mr.m.details[string(name)] = parseDetail(v, class != classSkipped)
 	}
 	return nil
 }
@@ -623,7 +614,8 @@ func (b *graphBuilder) node(idx int32, dependsOn, attached, model []byte) {
 // reported, and frees the rest. set must be complete.
 func (m *manifestData) resolvePending(set *reportedSet) {
 	for _, p := range m.pending {
-		if !set.has(p.id) {
+		class, ok := set.class(p.id)
+		if !ok {
 			continue
 		}
 		raw := p.raw
@@ -635,7 +627,7 @@ func (m *manifestData) resolvePending(set *reportedSet) {
 				continue
 			}
 		}
-		m.details[p.id] = parseDetail(raw)
+		m.details[p.id] = parseDetail(raw, class != classSkipped)
 	}
 	m.pending = nil
 	m.pendingBytes = 0

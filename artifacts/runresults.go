@@ -1,11 +1,14 @@
 package artifacts
 
 import (
+	"bytes"
 	"context"
+	"hash/maphash"
 	"io"
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/go-json-experiment/json/jsontext"
 )
@@ -42,8 +45,14 @@ type result struct {
 	FailuresText  string
 	ExecutionTime float64
 	CompiledCode  string
-	RelationName  string
-	Embedded      *detail // pre-0.19 results embed their node
+	// CompiledCodeTruncated: CompiledCode was cut to MaxCompiledCodeBytes.
+	CompiledCodeTruncated bool
+	RelationName          string
+	Embedded              *detail // pre-0.19 results embed their node
+	// idHash is the hash of a unique_id that was not kept (a result not
+	// reported), for spotting duplicates; hasHash says it is set.
+	idHash  uint64
+	hasHash bool
 }
 
 // runResults is what the analysis keeps of run_results.json: the header,
@@ -55,6 +64,10 @@ type runResults struct {
 	total    int
 	counts   map[string]int
 	reported []result
+	// dups counts results whose unique_id was already listed; firstDup is
+	// the first such id (when it was read).
+	dups     int
+	firstDup string
 }
 
 // reportedSet is the set of reported ids that the run_results pass fills and
@@ -62,25 +75,34 @@ type runResults struct {
 // (or when run_results failed: the manifest pass then stops waiting).
 type reportedSet struct {
 	mu   sync.RWMutex
-	ids  map[string]struct{}
+	ids  map[string]int // the status class of each reported id
 	done chan struct{}
 }
 
 func newReportedSet() *reportedSet {
-	return &reportedSet{ids: map[string]struct{}{}, done: make(chan struct{})}
+	return &reportedSet{ids: map[string]int{}, done: make(chan struct{})}
 }
 
-func (s *reportedSet) add(id string) {
+// add notes a reported id with its status class; the first class stays.
+func (s *reportedSet) add(id string, class int) {
 	s.mu.Lock()
-	s.ids[id] = struct{}{}
+	if _, ok := s.ids[id]; !ok {
+		s.ids[id] = class
+	}
 	s.mu.Unlock()
 }
 
 func (s *reportedSet) has(id string) bool {
-	s.mu.RLock()
-	_, ok := s.ids[id]
-	s.mu.RUnlock()
+	_, ok := s.class(id)
 	return ok
+}
+
+// class returns the status class of a reported id.
+func (s *reportedSet) class(id string) (int, bool) {
+	s.mu.RLock()
+	c, ok := s.ids[id]
+	s.mu.RUnlock()
+	return c, ok
 }
 
 func (s *reportedSet) complete() bool {
@@ -171,24 +193,39 @@ func readResults(ctx context.Context, dec *jsontext.Decoder, rr *runResults, set
 	if _, err := dec.ReadToken(); err != nil {
 		return err
 	}
+	// Hashes of every unique_id met, to count a node listed twice once.
+	seed := maphash.MakeSeed()
+	seen := map[uint64]struct{}{}
 	for i := 0; dec.PeekKind() != ']'; i++ {
 		if i%4096 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		res, err := readResult(dec)
+		res, err := readResult(dec, seed)
 		if err != nil {
 			return err
 		}
 		if res == nil {
 			continue
 		}
+		if res.UniqueID != "" {
+			res.idHash, res.hasHash = maphash.String(seed, res.UniqueID), true
+		}
+		if res.hasHash {
+			if _, dup := seen[res.idHash]; dup {
+				if rr.dups++; rr.firstDup == "" {
+					rr.firstDup = res.UniqueID
+				}
+				continue
+			}
+			seen[res.idHash] = struct{}{}
+		}
 		if res.Embedded != nil {
 			rr.shape = "embedded-node"
 		}
 		rr.total++
 		rr.counts[res.Status]++
-		if classOf(res.Status) != classNone {
-			set.add(res.UniqueID)
+		if class := classOf(res.Status); class != classNone {
+			set.add(res.UniqueID, class)
 			rr.reported = append(rr.reported, *res)
 		}
 	}
@@ -198,7 +235,7 @@ func readResults(ctx context.Context, dec *jsontext.Decoder, rr *runResults, set
 
 // readResult reads one result object. It returns nil for a non-object item,
 // which is skipped.
-func readResult(dec *jsontext.Decoder) (*result, error) {
+func readResult(dec *jsontext.Decoder, seed maphash.Seed) (*result, error) {
 	ok, err := expectObject(dec)
 	if !ok || err != nil {
 		return nil, err
@@ -221,6 +258,16 @@ func readResult(dec *jsontext.Decoder) (*result, error) {
 		switch string(name) {
 		case "unique_id", "message", "failures", "execution_time", "compiled_code", "compiled_sql", "relation_name":
 			if boring {
+				if string(name) == "unique_id" {
+					// Not kept, but hashed to spot duplicates.
+					var v jsontext.Value
+					if v, err = dec.ReadValue(); err == nil {
+						if id := rawID(v); len(id) > 0 {
+							res.idHash, res.hasHash = maphash.Bytes(seed, id), true
+						}
+					}
+					break
+				}
 				err = dec.SkipValue()
 				break
 			}
@@ -253,7 +300,7 @@ func readResult(dec *jsontext.Decoder) (*result, error) {
 		case "node":
 			var v jsontext.Value
 			if v, err = dec.ReadValue(); err == nil && v.Kind() == '{' {
-				res.Embedded = parseDetail(v)
+				res.Embedded = parseDetail(v, true)
 			}
 		case "error":
 			errText, err = looseString(dec)
@@ -308,7 +355,40 @@ func readResult(dec *jsontext.Decoder) (*result, error) {
 	if !statusSeen && res.Embedded == nil {
 		res.Status = ""
 	}
+	if classOf(res.Status) == classSkipped {
+		res.CompiledCode = "" // a skipped node never ran it
+	}
+	res.CompiledCode, res.CompiledCodeTruncated = boundCode(res.CompiledCode)
 	return &res, nil
+}
+
+// rawID returns the text of a unique_id value read raw: a string's content
+// (unescaped when it holds escapes), a number's text, else nil.
+func rawID(v jsontext.Value) []byte {
+	switch v.Kind() {
+	case '"':
+		if bytes.IndexByte(v, '\\') < 0 {
+			return v[1 : len(v)-1]
+		}
+		b, _ := jsontext.AppendUnquote(nil, v)
+		return b
+	case '0', 't', 'f':
+		return v
+	}
+	return nil
+}
+
+// boundCode cuts compiled code to MaxCompiledCodeBytes on a character
+// boundary and says whether it did.
+func boundCode(s string) (string, bool) {
+	if len(s) <= MaxCompiledCodeBytes {
+		return s, false
+	}
+	n := MaxCompiledCodeBytes
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return strings.Clone(s[:n]), true // not the whole string behind it
 }
 
 // readStatus reads a status without allocating for the common ones.
