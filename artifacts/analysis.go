@@ -272,6 +272,14 @@ func build(m *manifestData, rr *runResults) *Analysis {
 	}
 	causes := computeCauses(g, rr.reported)
 
+	// Sized once: the node lists are the bulk of a big analysis.
+	var sizes [4]int
+	for _, r := range rr.reported {
+		sizes[classOf(r.Status)]++
+	}
+	a.Failed = make([]Node, 0, sizes[classFailed])
+	a.Warned = make([]Node, 0, sizes[classWarned])
+	a.Skipped = make([]Node, 0, sizes[classSkipped])
 	missing := 0
 	for _, r := range rr.reported {
 		n := makeNode(m, r)

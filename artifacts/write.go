@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/boltfetch/boltfetch/internal/safetext"
@@ -63,7 +64,7 @@ func (a *Analysis) headline() string {
 type skipGroup struct {
 	causes []string
 	count  int // all causes, of which causes holds the first MaxCausedBy
-	nodes  []Node
+	nodes  []*Node
 }
 
 // skipGroups groups skipped nodes by cause, biggest group first; the group
@@ -71,9 +72,15 @@ type skipGroup struct {
 func (a *Analysis) skipGroups() []skipGroup {
 	idx := map[string]int{}
 	var groups []skipGroup
-	for _, n := range a.Skipped {
+	var key []byte
+	for j := range a.Skipped {
+		n := &a.Skipped[j]
 		count := max(n.CausedByCount, len(n.CausedBy))
-		k := fmt.Sprintf("%d\x00%s", count, strings.Join(n.CausedBy, "\x00"))
+		key = strconv.AppendInt(key[:0], int64(count), 10)
+		for _, c := range n.CausedBy {
+			key = append(append(key, 0), c...)
+		}
+		k := string(key)
 		i, ok := idx[k]
 		if !ok {
 			i = len(groups)
