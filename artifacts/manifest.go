@@ -188,6 +188,10 @@ func readManifest(ctx context.Context, r io.Reader, file string, opts Options, s
 			}
 		}
 	}
+	r, err := sniffEncoding(r)
+	if err != nil {
+		return nil, classify(file, 0, err)
+	}
 	pf := newPrefetchReader(&limitReader{r: r, n: opts.MaxManifestBytes})
 	defer pf.Close()
 	sk := newSkimmer(pf)
@@ -220,7 +224,7 @@ func readManifest(ctx context.Context, r io.Reader, file string, opts Options, s
 			mr.free <- bt
 		}
 	}()
-	err := mr.read()
+	err = mr.read()
 	mr.flush()
 	close(mr.out)
 	<-built

@@ -117,6 +117,10 @@ func (s *reportedSet) complete() bool {
 // readRunResults streams run_results.json. Each reported id is published to
 // set as soon as its result has been read.
 func readRunResults(ctx context.Context, r io.Reader, file string, limit int64, set *reportedSet) (*runResults, error) {
+	r, err := sniffEncoding(r)
+	if err != nil {
+		return nil, classify(file, 0, err)
+	}
 	dec := jsontext.NewDecoder(&limitReader{r: r, n: limit}, decoderOptions...)
 	rr, err := decodeRunResults(ctx, dec, set)
 	if err != nil {
