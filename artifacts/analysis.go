@@ -144,12 +144,12 @@ type Analysis struct {
 func AnalyzeFiles(ctx context.Context, manifestPath, runResultsPath string, opts Options) (*Analysis, error) {
 	opts.ManifestName, opts.RunResultsName = manifestPath, runResultsPath
 	opts = opts.withDefaults()
-	mf, err := openChecked(manifestPath, opts.MaxManifestBytes)
+	mf, err := openChecked(manifestPath, opts.MaxManifestBytes, LimitManifest)
 	if err != nil {
 		return nil, err
 	}
 	defer mf.Close()
-	rf, err := openChecked(runResultsPath, opts.MaxRunResultsBytes)
+	rf, err := openChecked(runResultsPath, opts.MaxRunResultsBytes, LimitRunResults)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +157,7 @@ func AnalyzeFiles(ctx context.Context, manifestPath, runResultsPath string, opts
 	return Analyze(ctx, mf, rf, opts)
 }
 
-func openChecked(path string, limit int64) (*os.File, error) {
+func openChecked(path string, limit int64, which string) (*os.File, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, &ParseError{File: path, Err: err}
@@ -173,7 +173,7 @@ func openChecked(path string, limit int64) (*os.File, error) {
 	}
 	if fi.Mode().IsRegular() && fi.Size() > limit {
 		f.Close()
-		return nil, &ParseError{File: path, Offset: limit, Err: fmt.Errorf("%w (%d bytes > %d)", ErrTooLarge, fi.Size(), limit)}
+		return nil, &ParseError{File: path, Offset: limit, Err: &LimitError{Limit: which, Max: limit, Size: fi.Size()}}
 	}
 	return f, nil
 }

@@ -121,10 +121,45 @@ func classify(file string, offset int64, err error) *ParseError {
 	return &ParseError{File: file, Offset: offset, Err: err}
 }
 
-// limitReader fails with ErrTooLarge once more than n bytes have been read.
+// Limit names, for LimitError.Limit: which Options field was exceeded.
+const (
+	LimitManifest   = "manifest"    // Options.MaxManifestBytes
+	LimitRunResults = "run_results" // Options.MaxRunResultsBytes
+	LimitValue      = "value"       // Options.MaxNodeBytes (a member name)
+)
+
+// LimitError says which configured limit an input exceeded, so that a
+// caller can name its own setting for it. It matches ErrTooLarge.
+type LimitError struct {
+	// Limit is LimitManifest, LimitRunResults or LimitValue.
+	Limit string
+	// Max is the limit in bytes; Size the size found when known, else 0.
+	Max, Size int64
+}
+
+// Error says what was too large, without naming any setting.
+func (e *LimitError) Error() string {
+	what := map[string]string{LimitManifest: "the manifest", LimitRunResults: "run_results", LimitValue: "a member name"}[e.Limit]
+	if e.Size > 0 {
+		return fmt.Sprintf("%s is %s (%d bytes > %d)", what, ErrTooLarge, e.Size, e.Max)
+	}
+	return fmt.Sprintf("%s is %s of %d bytes", what, ErrTooLarge, e.Max)
+}
+
+// Is makes a LimitError match ErrTooLarge.
+func (e *LimitError) Is(target error) bool { return target == ErrTooLarge }
+
+// limitReader fails with a *LimitError once more than n bytes have been
+// read; limit names the limit.
 type limitReader struct {
-	r io.Reader
-	n int64
+	r     io.Reader
+	n     int64
+	limit string
+	max   int64
+}
+
+func newLimitReader(r io.Reader, n int64, limit string) *limitReader {
+	return &limitReader{r: r, n: n, limit: limit, max: n}
 }
 
 func (l *limitReader) Read(p []byte) (int, error) {
@@ -133,7 +168,7 @@ func (l *limitReader) Read(p []byte) (int, error) {
 		var b [1]byte
 		n, err := l.r.Read(b[:])
 		if n > 0 {
-			return 0, ErrTooLarge
+			return 0, &LimitError{Limit: l.limit, Max: l.max}
 		}
 		return 0, err
 	}

@@ -192,7 +192,7 @@ func readManifest(ctx context.Context, r io.Reader, file string, opts Options, s
 	if err != nil {
 		return nil, classify(file, 0, err)
 	}
-	pf := newPrefetchReader(&limitReader{r: r, n: opts.MaxManifestBytes})
+	pf := newPrefetchReader(newLimitReader(r, opts.MaxManifestBytes, LimitManifest))
 	defer pf.Close()
 	sk := newSkimmer(pf)
 	sk.maxHold = int(opts.MaxNodeBytes)

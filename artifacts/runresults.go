@@ -121,7 +121,7 @@ func readRunResults(ctx context.Context, r io.Reader, file string, limit int64, 
 	if err != nil {
 		return nil, classify(file, 0, err)
 	}
-	dec := jsontext.NewDecoder(&limitReader{r: r, n: limit}, decoderOptions...)
+	dec := jsontext.NewDecoder(newLimitReader(r, limit, LimitRunResults), decoderOptions...)
 	rr, err := decodeRunResults(ctx, dec, set)
 	if err != nil {
 		return nil, classify(file, dec.InputOffset(), err)

@@ -281,7 +281,7 @@ func (s *skimmer) key() ([]byte, error) {
 }
 
 func (s *skimmer) nameTooLong() error {
-	return &ParseError{Offset: s.offset(), Err: fmt.Errorf("%w: a member name longer than the limit of %d bytes held per value", ErrTooLarge, s.maxHold)}
+	return &ParseError{Offset: s.offset(), Err: &LimitError{Limit: LimitValue, Max: int64(s.maxHold)}}
 }
 
 // structural marks the bytes the container scan stops at.
