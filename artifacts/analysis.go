@@ -210,11 +210,11 @@ func Analyze(ctx context.Context, manifest, runResultsR io.Reader, opts Options)
 		return nil, err
 	}
 	m.resolvePending(set)
-	return build(m, rr), nil
+	return build(m, rr, set), nil
 }
 
 // build joins the reported results with the manifest and computes causes.
-func build(m *manifestData, rr *runResults) *Analysis {
+func build(m *manifestData, rr *runResults, set *reportedSet) *Analysis {
 	a := &Analysis{
 		Version:                 AnalysisVersion,
 		DuplicateResults:        rr.dups,
@@ -282,7 +282,7 @@ func build(m *manifestData, rr *runResults) *Analysis {
 	a.Skipped = make([]Node, 0, sizes[classSkipped])
 	missing := 0
 	for _, r := range rr.reported {
-		n := makeNode(m, r)
+		n := makeNode(m, set, r)
 		if !n.InManifest {
 			missing++
 		}
@@ -306,7 +306,7 @@ func build(m *manifestData, rr *runResults) *Analysis {
 	return a
 }
 
-func makeNode(m *manifestData, r result) Node {
+func makeNode(m *manifestData, set *reportedSet, r result) Node {
 	n := Node{
 		UniqueID:      r.UniqueID,
 		Status:        r.Status,
@@ -320,7 +320,7 @@ func makeNode(m *manifestData, r result) Node {
 		// A result's code is already bounded (readResult).
 		CompiledCodeTruncated: r.CompiledCodeTruncated,
 	}
-	d := m.details[r.UniqueID]
+	d := m.details[set.hash(r.UniqueID)]
 	if idx, ok := m.g.lookup(r.UniqueID); ok && m.g.defined[idx] {
 		n.InManifest = true
 	}

@@ -165,8 +165,8 @@ func TestPendingNodes(t *testing.T) {
 		if len(m.details) != want {
 			t.Errorf("offsets=%v: %d details, want %d", asOffsets, len(m.details), want)
 		}
-		for id, d := range m.details {
-			if d.UniqueID != id || d.OriginalFilePath == "" {
+		for h, d := range m.details {
+			if id := d.UniqueID; set.hash(id) != h || d.OriginalFilePath == "" {
 				t.Errorf("offsets=%v: detail of %s = %+v", asOffsets, id, d)
 			}
 		}

@@ -98,17 +98,18 @@ func (g *graph) parents(i int32) []int32 {
 // pendingNode is a node read before run_results could say whether it is
 // reported: its raw bytes, or where to read them again, wait for the answer.
 type pendingNode struct {
-	id  string
-	raw []byte // nil when the node is to be read again at off
-	off int64
-	n   int32
+	hash uint64 // of the node's id (reportedSet.hash)
+	raw  []byte // nil when the node is to be read again at off
+	off  int64
+	n    int32
 }
 
 // manifestData is what the analysis keeps of manifest.json.
 type manifestData struct {
-	meta         metadata
-	g            *graph
-	details      map[string]*detail
+	meta metadata
+	g    *graph
+	// details are the decoded reported nodes, by reportedSet.hash of id.
+	details      map[uint64]*detail
 	pending      []pendingNode
 	pendingBytes int64
 	// ra, when the manifest can be read again at an offset (a file), lets
@@ -179,7 +180,7 @@ func readManifest(ctx context.Context, r io.Reader, file string, opts Options, s
 			hint = int(fi.Size() / bytesPerNode)
 		}
 	}
-	m := &manifestData{g: newGraph(hint), details: map[string]*detail{}}
+	m := &manifestData{g: newGraph(hint), details: map[uint64]*detail{}}
 	// Where the stream starts in the file, taken before read-ahead moves it.
 	if ra, ok := r.(io.ReaderAt); ok {
 		if sk, ok := r.(io.Seeker); ok {
@@ -491,14 +492,15 @@ func (mr *manifestReader) members(kind entryKind) error {
 // as bytes up to the budget, past which the pass waits for run_results.
 // (Edges are the graph builder's job, for every node.)
 func (mr *manifestReader) readNode(name, v []byte) error {
-	if !mr.set.complete() && !mr.set.has(string(name)) {
+	h := mr.set.hashBytes(name)
+	if _, reported := mr.set.class(h); !mr.set.complete() && !reported {
 		if mr.m.ra != nil && len(v) <= math.MaxInt32 {
 			off := mr.sk.offset() - int64(len(v))
-			mr.m.pending = append(mr.m.pending, pendingNode{id: string(name), off: off, n: int32(len(v))})
+			mr.m.pending = append(mr.m.pending, pendingNode{hash: h, off: off, n: int32(len(v))})
 			return nil
 		}
 		if mr.budget >= 0 && mr.m.pendingBytes+int64(len(v)) <= mr.budget {
-			mr.m.pending = append(mr.m.pending, pendingNode{id: string(name), raw: bytes.Clone(v)})
+			mr.m.pending = append(mr.m.pending, pendingNode{hash: h, raw: bytes.Clone(v)})
 			mr.m.pendingBytes += int64(len(v))
 			return nil
 		}
@@ -509,8 +511,8 @@ func (mr *manifestReader) readNode(name, v []byte) error {
 	if len(mr.m.pending) > 0 && mr.m.ra == nil && mr.set.complete() {
 		mr.m.resolvePending(mr.set)
 	}
-	if class, ok := mr.set.class(string(name)); ok {
-		mr.m.details[string(name)] = parseDetail(v, class != classSkipped)
+	if class, ok := mr.set.class(h); ok {
+		mr.m.details[h] = parseDetail(v, class != classSkipped)
 	}
 	return nil
 }
@@ -618,7 +620,7 @@ func (b *graphBuilder) node(idx int32, dependsOn, attached, model []byte) {
 // reported, and frees the rest. set must be complete.
 func (m *manifestData) resolvePending(set *reportedSet) {
 	for _, p := range m.pending {
-		class, ok := set.class(p.id)
+		class, ok := set.class(p.hash)
 		if !ok {
 			continue
 		}
@@ -631,7 +633,7 @@ func (m *manifestData) resolvePending(set *reportedSet) {
 				continue
 			}
 		}
-		m.details[p.id] = parseDetail(raw, class != classSkipped)
+		m.details[p.hash] = parseDetail(raw, class != classSkipped)
 	}
 	m.pending = nil
 	m.pendingBytes = 0

@@ -73,34 +73,47 @@ type runResults struct {
 // reportedSet is the set of reported ids that the run_results pass fills and
 // the manifest pass reads while both run. done is closed when it is complete
 // (or when run_results failed: the manifest pass then stops waiting).
+//
+// Ids are held as 64-bit hashes (maphash, seeded per analysis), so that the
+// manifest pass can look up a node by its raw name without allocating and
+// keep a node for later in 24 bytes; two ids of one pair colliding is a
+// 2^-64 event per pair of ids.
 type reportedSet struct {
+	seed maphash.Seed
 	mu   sync.RWMutex
-	ids  map[string]int // the status class of each reported id
+	ids  map[uint64]int // the status class of each reported id
 	done chan struct{}
 }
 
 func newReportedSet() *reportedSet {
-	return &reportedSet{ids: map[string]int{}, done: make(chan struct{})}
+	return &reportedSet{seed: maphash.MakeSeed(), ids: map[uint64]int{}, done: make(chan struct{})}
 }
+
+// hash is the key of id in the set and in manifestData.details.
+func (s *reportedSet) hash(id string) uint64 { return maphash.String(s.seed, id) }
+
+// hashBytes is hash for an id held as bytes.
+func (s *reportedSet) hashBytes(id []byte) uint64 { return maphash.Bytes(s.seed, id) }
 
 // add notes a reported id with its status class; the first class stays.
 func (s *reportedSet) add(id string, class int) {
+	h := s.hash(id)
 	s.mu.Lock()
-	if _, ok := s.ids[id]; !ok {
-		s.ids[id] = class
+	if _, ok := s.ids[h]; !ok {
+		s.ids[h] = class
 	}
 	s.mu.Unlock()
 }
 
 func (s *reportedSet) has(id string) bool {
-	_, ok := s.class(id)
+	_, ok := s.class(s.hash(id))
 	return ok
 }
 
-// class returns the status class of a reported id.
-func (s *reportedSet) class(id string) (int, bool) {
+// class returns the status class of the reported id of hash h.
+func (s *reportedSet) class(h uint64) (int, bool) {
 	s.mu.RLock()
-	c, ok := s.ids[id]
+	c, ok := s.ids[h]
 	s.mu.RUnlock()
 	return c, ok
 }
@@ -204,11 +217,11 @@ func readResults(ctx context.Context, dec *jsontext.Decoder, rr *runResults, set
 		if i%4096 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		res, err := readResult(dec, seed)
+		res, ok, err := readResult(dec, seed)
 		if err != nil {
 			return err
 		}
-		if res == nil {
+		if !ok {
 			continue
 		}
 		if res.UniqueID != "" {
@@ -230,22 +243,21 @@ func readResults(ctx context.Context, dec *jsontext.Decoder, rr *runResults, set
 		rr.counts[res.Status]++
 		if class := classOf(res.Status); class != classNone {
 			set.add(res.UniqueID, class)
-			rr.reported = append(rr.reported, *res)
+			rr.reported = append(rr.reported, res)
 		}
 	}
 	_, err := dec.ReadToken()
 	return err
 }
 
-// readResult reads one result object. It returns nil for a non-object item,
-// which is skipped.
-func readResult(dec *jsontext.Decoder, seed maphash.Seed) (*result, error) {
-	ok, err := expectObject(dec)
-	if !ok || err != nil {
-		return nil, err
+// readResult reads one result object. It returns ok false for a non-object
+// item, which is skipped. The result is returned by value: most are not
+// kept, and none should cost an allocation.
+func readResult(dec *jsontext.Decoder, seed maphash.Seed) (res result, ok bool, err error) {
+	if ok, err = expectObject(dec); !ok || err != nil {
+		return res, false, err
 	}
 	var (
-		res                    result
 		statusSeen, flatStatus bool
 		errText                string
 		skip, fail, warn       bool
@@ -257,7 +269,7 @@ func readResult(dec *jsontext.Decoder, seed maphash.Seed) (*result, error) {
 	for dec.PeekKind() != '}' {
 		name, err := readName(dec, scratch)
 		if err != nil {
-			return nil, err
+			return res, false, err
 		}
 		switch string(name) {
 		case "unique_id", "message", "failures", "execution_time", "compiled_code", "compiled_sql", "relation_name":
@@ -318,11 +330,11 @@ func readResult(dec *jsontext.Decoder, seed maphash.Seed) (*result, error) {
 			err = dec.SkipValue()
 		}
 		if err != nil {
-			return nil, err
+			return res, false, err
 		}
 	}
 	if err := endObject(dec); err != nil {
-		return nil, err
+		return res, false, err
 	}
 	if res.Embedded != nil && res.UniqueID == "" {
 		// Pre-0.19 shape (also dbt 0.19.0a1, whose header says v1): the
@@ -363,7 +375,7 @@ func readResult(dec *jsontext.Decoder, seed maphash.Seed) (*result, error) {
 		res.CompiledCode = "" // a skipped node never ran it
 	}
 	res.CompiledCode, res.CompiledCodeTruncated = boundCode(res.CompiledCode)
-	return &res, nil
+	return res, true, nil
 }
 
 // rawID returns the text of a unique_id value read raw: a string's content
