@@ -449,6 +449,8 @@ func computeCauses(g *graph, reported []result) map[string]*causeList {
 	var queue []int32
 	for gen, f := range failing {
 		stamp := int32(gen + 1)
+		// The graph's ids share big chunks: the analysis keeps its own copy.
+		fid := strings.Clone(g.ids[f])
 		queue = queue[:0]
 		push := func(i int32) {
 			if seen[i] != stamp && i != f {
@@ -482,7 +484,7 @@ func computeCauses(g *graph, reported []result) map[string]*causeList {
 					c = &causeList{}
 					causes[g.ids[i]] = c
 				}
-				c.add(g.ids[f])
+				c.add(fid)
 			}
 			for _, c := range children(i) {
 				push(c)
