@@ -3,6 +3,7 @@ package artifacts
 import (
 	"bytes"
 	"strings"
+	"sync"
 
 	"github.com/go-json-experiment/json/jsontext"
 )
@@ -40,9 +41,32 @@ type detail struct {
 // a skipped node), and bounded to MaxCompiledCodeBytes.
 func parseDetail(v jsontext.Value, keepCode bool) *detail {
 	d := &detail{}
-	dec := jsontext.NewDecoder(bytes.NewReader(v), decoderOptions...)
+	dec := valueDecoder(v)
 	_ = d.decode(dec, keepCode)
+	putDecoder(dec)
 	return d
+}
+
+// decoders are reused: a reported node is decoded whole, and a fresh
+// decoder each time was most of the analysis' garbage.
+var decoders = sync.Pool{New: func() any { return jsontext.NewDecoder(bytes.NewBuffer(nil), decoderOptions...) }}
+
+// noInput is what a pooled decoder points at, so that the pool does not
+// keep the last node decoded alive. It is never read.
+var noInput = new(bytes.Buffer)
+
+// putDecoder returns a decoder from valueDecoder to the pool.
+func putDecoder(dec *jsontext.Decoder) {
+	dec.Reset(noInput, decoderOptions...)
+	decoders.Put(dec)
+}
+
+// valueDecoder returns a pooled decoder reading v in place: jsontext reads a
+// *bytes.Buffer without copying it. Give it back with putDecoder.
+func valueDecoder(v []byte) *jsontext.Decoder {
+	dec := decoders.Get().(*jsontext.Decoder)
+	dec.Reset(bytes.NewBuffer(v), decoderOptions...)
+	return dec
 }
 
 func (d *detail) decode(dec *jsontext.Decoder, keepCode bool) error {

@@ -377,6 +377,9 @@ func (mr *manifestReader) queue(kind entryKind, name []byte, vals [len(nodeMembe
 		mr.flush()
 		b = mr.cur
 	}
+	if cap(b.arena) == 0 {
+		b.arena = make([]byte, 0, batchBytes)
+	}
 	span := func(v []byte) [2]int32 {
 		start := int32(len(b.arena))
 		b.arena = append(b.arena, v...)
@@ -431,7 +434,9 @@ func (mr *manifestReader) read() error {
 			case "metadata":
 				var v []byte
 				if v, err = sk.value(true); err == nil {
-					mr.m.meta, err = readMetadata(jsontext.NewDecoder(bytes.NewReader(v), decoderOptions...))
+					dec := valueDecoder(v)
+					mr.m.meta, err = readMetadata(dec)
+					putDecoder(dec)
 				} else {
 					err = mr.oversized(err, "metadata", nil)
 				}

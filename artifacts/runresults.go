@@ -5,6 +5,7 @@ import (
 	"context"
 	"hash/maphash"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -130,19 +131,29 @@ func (s *reportedSet) complete() bool {
 // readRunResults streams run_results.json. Each reported id is published to
 // set as soon as its result has been read.
 func readRunResults(ctx context.Context, r io.Reader, file string, limit int64, set *reportedSet) (*runResults, error) {
+	hint := 0
+	if f, ok := r.(interface{ Stat() (os.FileInfo, error) }); ok {
+		if fi, err := f.Stat(); err == nil {
+			hint = int(min(fi.Size()/bytesPerResult, 1<<20))
+		}
+	}
 	r, err := sniffEncoding(r)
 	if err != nil {
 		return nil, classify(file, 0, err)
 	}
 	dec := jsontext.NewDecoder(newLimitReader(r, limit, LimitRunResults), decoderOptions...)
-	rr, err := decodeRunResults(ctx, dec, set)
+	rr, err := decodeRunResults(ctx, dec, set, hint)
 	if err != nil {
 		return nil, classify(file, dec.InputOffset(), err)
 	}
 	return rr, nil
 }
 
-func decodeRunResults(ctx context.Context, dec *jsontext.Decoder, set *reportedSet) (*runResults, error) {
+// bytesPerResult is a high estimate of a result's size in run_results, to
+// size the set of ids met from the file size without oversizing it.
+const bytesPerResult = 400
+
+func decodeRunResults(ctx context.Context, dec *jsontext.Decoder, set *reportedSet, hint int) (*runResults, error) {
 	rr := &runResults{counts: map[string]int{}, shape: "flat"}
 	tok, err := dec.ReadToken()
 	if err == io.EOF {
@@ -168,7 +179,7 @@ func decodeRunResults(ctx context.Context, dec *jsontext.Decoder, set *reportedS
 			}
 		case "results":
 			sawResults = true
-			if err := readResults(ctx, dec, rr, set); err != nil {
+			if err := readResults(ctx, dec, rr, set, hint); err != nil {
 				return nil, err
 			}
 		case "elapsed_time":
@@ -203,7 +214,7 @@ func decodeRunResults(ctx context.Context, dec *jsontext.Decoder, set *reportedS
 	return rr, nil
 }
 
-func readResults(ctx context.Context, dec *jsontext.Decoder, rr *runResults, set *reportedSet) error {
+func readResults(ctx context.Context, dec *jsontext.Decoder, rr *runResults, set *reportedSet, hint int) error {
 	if dec.PeekKind() != '[' {
 		return wrongArtifact("\"results\" is a %s, not an array: this JSON is not a dbt run_results", kindName(dec.PeekKind()))
 	}
@@ -212,7 +223,7 @@ func readResults(ctx context.Context, dec *jsontext.Decoder, rr *runResults, set
 	}
 	// Hashes of every unique_id met, to count a node listed twice once.
 	seed := maphash.MakeSeed()
-	seen := map[uint64]struct{}{}
+	seen := make(map[uint64]struct{}, hint)
 	for i := 0; dec.PeekKind() != ']'; i++ {
 		if i%4096 == 0 && ctx.Err() != nil {
 			return ctx.Err()
