@@ -146,7 +146,7 @@ var growthShapes = map[string]func(t *testing.T, dir string) int64{
 	// Many failures all upstream of many skipped nodes: each skipped node
 	// has every failure as a cause.
 	"many-causes": func(t *testing.T, dir string) int64 {
-		const f, s = 3000, 3000
+		const f, s = 2000, 2000
 		var nodes []growthNode
 		var res [][3]string
 		var fails []string
