@@ -278,6 +278,9 @@ func TestGrowth(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("peak RSS is read from Linux /proc")
 	}
+	if raceEnabled {
+		t.Skip("the race detector multiplies memory and time: TestGrowth measures without -race")
+	}
 	dirs := map[string]string{}
 	sizes := map[string]int64{}
 	for name, gen := range growthShapes {
