@@ -450,7 +450,7 @@ func computeCauses(g *graph, reported []result) map[string]*causeList {
 	for gen, f := range failing {
 		stamp := int32(gen + 1)
 		// The graph's ids share big chunks: the analysis keeps its own copy.
-		fid := strings.Clone(g.ids[f])
+		fid := validUTF8(strings.Clone(g.ids[f]))
 		queue = queue[:0]
 		push := func(i int32) {
 			if seen[i] != stamp && i != f {

@@ -321,7 +321,7 @@ func (mr *manifestReader) oversized(err error, what string, id []byte) error {
 	if !ok {
 		return err
 	}
-	mr.m.oversized = append(mr.m.oversized, OversizedValue{What: what, ID: string(id), Offset: big.off, Size: big.size, Limit: int64(mr.sk.maxHold)})
+	mr.m.oversized = append(mr.m.oversized, OversizedValue{What: what, ID: validUTF8(string(id)), Offset: big.off, Size: big.size, Limit: int64(mr.sk.maxHold)})
 	return nil
 }
 
