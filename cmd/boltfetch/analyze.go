@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/boltfetch/boltfetch/artifacts"
+	"github.com/boltfetch/boltfetch/internal/safetext"
 	"github.com/spf13/cobra"
 )
 
@@ -79,7 +80,7 @@ func runAnalyze(cmd *cobra.Command, io *iostreams, opts *analyzeOptions) error {
 		return withCode(exitBadInput, analyzeError(err))
 	}
 	for _, o := range a.Oversized {
-		fmt.Fprintf(io.Err, "boltfetch: the manifest %s %s (%d bytes) is over --max-node-size (%d bytes): it was skipped; raise --max-node-size to keep it\n", o.What, o.ID, o.Size, o.Limit)
+		fmt.Fprintf(io.Err, "boltfetch: the manifest %s %s (%d bytes) is over --max-node-size (%d bytes): it was skipped; raise --max-node-size to keep it\n", o.What, safetext.Line(o.ID), o.Size, o.Limit)
 	}
 	switch opts.Format {
 	case "json":
