@@ -224,11 +224,12 @@ func readResults(ctx context.Context, dec *jsontext.Decoder, rr *runResults, set
 	// Hashes of every unique_id met, to count a node listed twice once.
 	seed := maphash.MakeSeed()
 	seen := make(map[uint64]struct{}, hint)
+	var idBuf []byte
 	for i := 0; dec.PeekKind() != ']'; i++ {
 		if i%4096 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		res, ok, err := readResult(dec, seed)
+		res, ok, err := readResult(dec, seed, &idBuf)
 		if err != nil {
 			return err
 		}
@@ -242,6 +243,9 @@ func readResults(ctx context.Context, dec *jsontext.Decoder, rr *runResults, set
 			if _, dup := seen[res.idHash]; dup {
 				if rr.dups++; rr.firstDup == "" {
 					rr.firstDup = res.UniqueID
+					if rr.firstDup == "" {
+						rr.firstDup = validUTF8(string(idBuf))
+					}
 				}
 				continue
 			}
@@ -262,9 +266,11 @@ func readResults(ctx context.Context, dec *jsontext.Decoder, rr *runResults, set
 }
 
 // readResult reads one result object. It returns ok false for a non-object
-// item, which is skipped. The result is returned by value: most are not
+// item, which is skipped. The unique_id of a result that is not reported is
+// not kept but hashed, and its text left in idBuf (to name a duplicate). The
+// result is returned by value: most are not
 // kept, and none should cost an allocation.
-func readResult(dec *jsontext.Decoder, seed maphash.Seed) (res result, ok bool, err error) {
+func readResult(dec *jsontext.Decoder, seed maphash.Seed, idBuf *[]byte) (res result, ok bool, err error) {
 	if ok, err = expectObject(dec); !ok || err != nil {
 		return res, false, err
 	}
@@ -291,6 +297,7 @@ func readResult(dec *jsontext.Decoder, seed maphash.Seed) (res result, ok bool, 
 					if v, err = dec.ReadValue(); err == nil {
 						if id := rawID(v); len(id) > 0 {
 							res.idHash, res.hasHash = maphash.Bytes(seed, id), true
+							*idBuf = append((*idBuf)[:0], id...)
 						}
 					}
 					break

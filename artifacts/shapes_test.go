@@ -172,9 +172,10 @@ func TestDuplicateResults(t *testing.T) {
 	  {"status": "error", "unique_id": "model.p.a"},
 	  {"status": "success", "unique_id": "model.p.b"},
 	  {"status": "error", "unique_id": "model.p.c"},
-	  {"status": "skipped", "unique_id": "model.p.\u0062"}]}`
+	  {"status": "skipped", "unique_id": "model.p.\u0062"},
+	  {"status": "success", "unique_id": "model.p.c"}]}`
 	a := analyzeStrings(t, manifest, runResults)
-	if a.Total != 3 || a.DuplicateResults != 4 || len(a.Failed) != 1 || len(a.Skipped) != 1 {
+	if a.Total != 3 || a.DuplicateResults != 5 || len(a.Failed) != 1 || len(a.Skipped) != 1 {
 		t.Fatalf("total %d, dups %d, failed %d, skipped %d", a.Total, a.DuplicateResults, len(a.Failed), len(a.Skipped))
 	}
 	if diff := cmp.Diff(map[string]int{"error": 1, "skipped": 1, "success": 1}, a.Counts); diff != "" {
@@ -183,8 +184,13 @@ func TestDuplicateResults(t *testing.T) {
 	if b := a.Skipped[0]; fmt.Sprint(b.CausedBy) != "[model.p.a]" || b.CausedByCount != 1 {
 		t.Errorf("caused_by %v (%d)", b.CausedBy, b.CausedByCount)
 	}
-	if !strings.Contains(strings.Join(a.Warnings, "\n"), "4 result(s) under a unique_id it already listed (the first: model.p.a)") {
+	if !strings.Contains(strings.Join(a.Warnings, "\n"), "5 result(s) under a unique_id it already listed (the first: model.p.a)") {
 		t.Errorf("no duplicate warning: %q", a.Warnings)
+	}
+	// A duplicate of a result that is not reported is named too.
+	a = analyzeStrings(t, manifest, `{"results": [{"status": "success", "unique_id": "model.p.c"}, {"status": "success", "unique_id": "model.p.c"}]}`)
+	if a.Total != 1 || a.Counts["success"] != 1 || !strings.Contains(strings.Join(a.Warnings, "\n"), "1 result(s) under a unique_id it already listed (the first: model.p.c)") {
+		t.Errorf("total %d, counts %v, warnings %q", a.Total, a.Counts, a.Warnings)
 	}
 }
 
