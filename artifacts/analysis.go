@@ -36,8 +36,14 @@ type Node struct {
 	Schema           string  `json:"schema,omitzero"`
 	Alias            string  `json:"alias,omitzero"`
 	// CompiledCode is compiled_code (compiled_sql before dbt 1.3), from the
-	// manifest or else from run_results.
-	CompiledCode string   `json:"compiled_code,omitzero"`
+	// manifest or else from run_results, on failed and warned nodes only (a
+	// skipped node never ran it), and at most [MaxCompiledCodeBytes] of it,
+	// cut on a character boundary; CompiledCodeTruncated is then true.
+	CompiledCode          string `json:"compiled_code,omitzero"`
+	CompiledCodeTruncated bool   `json:"compiled_code_truncated,omitzero"`
+	// CompiledPath is the node's compiled_path in the manifest: where dbt
+	// wrote the whole compiled code (under target/), on every reported node.
+	CompiledPath string   `json:"compiled_path,omitzero"`
 	DependsOn    []string `json:"depends_on"`
 	Tags         []string `json:"tags"`
 	// Owner is meta.owner, else config.meta.owner.
@@ -52,14 +58,50 @@ type Node struct {
 	InManifest bool `json:"in_manifest"`
 	// CausedBy, on skipped nodes only, lists the failing nodes upstream whose
 	// failure explains the skip, sorted. Empty (not null) when none does, as
-	// when dbt Fusion skips unchanged nodes.
-	CausedBy []string `json:"caused_by,omitzero"`
+	// when dbt Fusion skips unchanged nodes. It holds at most [MaxCausedBy]
+	// ids, the first in sort order; CausedByCount is the number of all of
+	// them, so len(CausedBy) < CausedByCount says the list was cut.
+	CausedBy      []string `json:"caused_by,omitzero"`
+	CausedByCount int      `json:"caused_by_count,omitzero"`
+}
+
+// Bounds of the analysis that keep its output and memory linear in its
+// input (see "Growth" in the package doc).
+const (
+	// AnalysisVersion is the value of Analysis.Version. Version 1 had no
+	// version key; version 2 dropped compiled_code from skipped nodes,
+	// bounded it on the others and capped caused_by. From version 2 on, keys
+	// are only ever added.
+	AnalysisVersion = 2
+	// MaxCompiledCodeBytes bounds Node.CompiledCode.
+	MaxCompiledCodeBytes = 4 << 10
+	// MaxCausedBy bounds the length of Node.CausedBy.
+	MaxCausedBy = 20
+)
+
+// OversizedValue is a manifest value the analysis skipped without holding it
+// because it is longer than [Options.MaxNodeBytes]: a node (its details and
+// edges are then missing), a parent_map entry (its parents then come from
+// depends_on) or the metadata. Callers word the fix for their own settings.
+type OversizedValue struct {
+	// What is "node", "parent_map entry" or "metadata".
+	What string `json:"what"`
+	// ID is the node's unique_id ("" for the metadata).
+	ID string `json:"id,omitzero"`
+	// Offset is the value's byte offset in the manifest, Size its length.
+	Offset int64 `json:"offset"`
+	Size   int64 `json:"size"`
+	// Limit is the Options.MaxNodeBytes in force.
+	Limit int64 `json:"limit"`
 }
 
 // Analysis is the outcome of one dbt invocation as its two artifacts tell it.
 // Its JSON form is the contract shared by `boltfetch analyze --format json`
 // and the fetcher's report.
 type Analysis struct {
+	// Version is the version of this JSON form, [AnalysisVersion]; absent
+	// (0) in version 1 reports.
+	Version int `json:"analysis_version"`
 	// DbtVersion and InvocationID come from run_results, else the manifest.
 	DbtVersion             string `json:"dbt_version"`
 	InvocationID           string `json:"invocation_id"`
@@ -88,6 +130,13 @@ type Analysis struct {
 	Warned   []Node         `json:"warned"`
 	Skipped  []Node         `json:"skipped"`
 	Warnings []string       `json:"warnings"`
+	// DuplicateResults is the number of results run_results lists again
+	// under a unique_id it already listed: each node is counted and reported
+	// once, from its first result, and Warnings says so.
+	DuplicateResults int `json:"duplicate_results,omitzero"`
+	// Oversized lists the manifest values skipped for their size, which
+	// Warnings also describes.
+	Oversized []OversizedValue `json:"oversized,omitzero"`
 }
 
 // AnalyzeFiles opens and analyses the two files. Errors are *ParseError
@@ -95,12 +144,12 @@ type Analysis struct {
 func AnalyzeFiles(ctx context.Context, manifestPath, runResultsPath string, opts Options) (*Analysis, error) {
 	opts.ManifestName, opts.RunResultsName = manifestPath, runResultsPath
 	opts = opts.withDefaults()
-	mf, err := openChecked(manifestPath, opts.MaxManifestBytes)
+	mf, err := openChecked(manifestPath, opts.MaxManifestBytes, LimitManifest)
 	if err != nil {
 		return nil, err
 	}
 	defer mf.Close()
-	rf, err := openChecked(runResultsPath, opts.MaxRunResultsBytes)
+	rf, err := openChecked(runResultsPath, opts.MaxRunResultsBytes, LimitRunResults)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +157,7 @@ func AnalyzeFiles(ctx context.Context, manifestPath, runResultsPath string, opts
 	return Analyze(ctx, mf, rf, opts)
 }
 
-func openChecked(path string, limit int64) (*os.File, error) {
+func openChecked(path string, limit int64, which string) (*os.File, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, &ParseError{File: path, Err: err}
@@ -124,7 +173,7 @@ func openChecked(path string, limit int64) (*os.File, error) {
 	}
 	if fi.Mode().IsRegular() && fi.Size() > limit {
 		f.Close()
-		return nil, &ParseError{File: path, Offset: limit, Err: fmt.Errorf("%w (%d bytes > %d)", ErrTooLarge, fi.Size(), limit)}
+		return nil, &ParseError{File: path, Offset: limit, Err: &LimitError{Limit: which, Max: limit, Size: fi.Size()}}
 	}
 	return f, nil
 }
@@ -161,12 +210,15 @@ func Analyze(ctx context.Context, manifest, runResultsR io.Reader, opts Options)
 		return nil, err
 	}
 	m.resolvePending(set)
-	return build(m, rr), nil
+	return build(m, rr, set), nil
 }
 
 // build joins the reported results with the manifest and computes causes.
-func build(m *manifestData, rr *runResults) *Analysis {
+func build(m *manifestData, rr *runResults, set *reportedSet) *Analysis {
 	a := &Analysis{
+		Version:                 AnalysisVersion,
+		DuplicateResults:        rr.dups,
+		Oversized:               m.oversized,
 		ManifestInvocationID:    m.meta.InvocationID,
 		RunResultsInvocationID:  rr.meta.InvocationID,
 		ManifestDbtVersion:      m.meta.DbtVersion,
@@ -199,6 +251,9 @@ func build(m *manifestData, rr *runResults) *Analysis {
 		a.Warnings = append(a.Warnings, fmt.Sprintf("run_results header says %s but its results embed their node, as before dbt 0.19: read as the older shape", a.RunResultsSchemaVersion))
 	}
 	a.Warnings = append(a.Warnings, m.warnings...)
+	if rr.dups > 0 {
+		a.Warnings = append(a.Warnings, fmt.Sprintf("run_results lists %d result(s) under a unique_id it already listed (the first: %s): each node is counted and reported once, from its first result", rr.dups, rr.firstDup))
+	}
 	if a.Counts == nil {
 		a.Counts = map[string]int{}
 	}
@@ -217,9 +272,17 @@ func build(m *manifestData, rr *runResults) *Analysis {
 	}
 	causes := computeCauses(g, rr.reported)
 
+	// Sized once: the node lists are the bulk of a big analysis.
+	var sizes [4]int
+	for _, r := range rr.reported {
+		sizes[classOf(r.Status)]++
+	}
+	a.Failed = make([]Node, 0, sizes[classFailed])
+	a.Warned = make([]Node, 0, sizes[classWarned])
+	a.Skipped = make([]Node, 0, sizes[classSkipped])
 	missing := 0
 	for _, r := range rr.reported {
-		n := makeNode(m, r)
+		n := makeNode(m, set, r)
 		if !n.InManifest {
 			missing++
 		}
@@ -229,8 +292,9 @@ func build(m *manifestData, rr *runResults) *Analysis {
 		case classWarned:
 			a.Warned = append(a.Warned, n)
 		case classSkipped:
-			n.CausedBy = causes[r.UniqueID]
-			if n.CausedBy == nil {
+			if c := causes[r.UniqueID]; c != nil {
+				n.CausedBy, n.CausedByCount = c.ids, c.count
+			} else {
 				n.CausedBy = []string{}
 			}
 			a.Skipped = append(a.Skipped, n)
@@ -242,7 +306,7 @@ func build(m *manifestData, rr *runResults) *Analysis {
 	return a
 }
 
-func makeNode(m *manifestData, r result) Node {
+func makeNode(m *manifestData, set *reportedSet, r result) Node {
 	n := Node{
 		UniqueID:      r.UniqueID,
 		Status:        r.Status,
@@ -253,8 +317,10 @@ func makeNode(m *manifestData, r result) Node {
 		ExecutionTime: r.ExecutionTime,
 		RelationName:  r.RelationName,
 		CompiledCode:  r.CompiledCode,
+		// A result's code is already bounded (readResult).
+		CompiledCodeTruncated: r.CompiledCodeTruncated,
 	}
-	d := m.details[r.UniqueID]
+	d := m.details[set.hash(r.UniqueID)]
 	if idx, ok := m.g.lookup(r.UniqueID); ok && m.g.defined[idx] {
 		n.InManifest = true
 	}
@@ -268,7 +334,10 @@ func makeNode(m *manifestData, r result) Node {
 		n.OriginalFilePath = d.OriginalFilePath
 		n.RelationName = firstNonEmpty(d.RelationName, n.RelationName)
 		n.Database, n.Schema, n.Alias = d.Database, d.Schema, d.Alias
-		n.CompiledCode = firstNonEmpty(d.CompiledCode, n.CompiledCode)
+		if d.CompiledCode != "" {
+			n.CompiledCode, n.CompiledCodeTruncated = d.CompiledCode, d.CompiledCodeTruncated
+		}
+		n.CompiledPath = d.CompiledPath
 		n.DependsOn = d.DependsOn
 		n.Tags = d.Tags
 		n.Owner = d.Owner
@@ -288,6 +357,9 @@ func makeNode(m *manifestData, r result) Node {
 			n.Name = n.UniqueID[i+1:]
 		}
 	}
+	if classOf(r.Status) == classSkipped {
+		n.CompiledCode, n.CompiledCodeTruncated = "", false
+	}
 	if n.DependsOn == nil {
 		n.DependsOn = []string{}
 	}
@@ -297,15 +369,39 @@ func makeNode(m *manifestData, r result) Node {
 	return n
 }
 
+// causeList is the first MaxCausedBy causes of a skipped node in sort order,
+// and the number of all of them.
+type causeList struct {
+	ids   []string
+	count int
+}
+
+// add notes one more cause; ids are distinct (failing results are deduped).
+func (c *causeList) add(id string) {
+	c.count++
+	i := sort.SearchStrings(c.ids, id)
+	if i >= MaxCausedBy {
+		return
+	}
+	if len(c.ids) < MaxCausedBy {
+		c.ids = append(c.ids, "")
+	}
+	copy(c.ids[i+1:], c.ids[i:])
+	c.ids[i] = id
+}
+
 // computeCauses returns, for each skipped result, the sorted failing nodes
-// whose failure blocks it:
+// whose failure blocks it, at most MaxCausedBy of them with their count:
 //   - a failing test blocks everything downstream of the non-test children
 //     of the node it tests (attached_node, else its parents), so not that
 //     node's other tests;
 //   - a failing unit test blocks the model it tests and everything
 //     downstream of it (dbt build skips the model);
 //   - any other failing node blocks everything downstream of it.
-func computeCauses(g *graph, reported []result) map[string][]string {
+//
+// Memory is bounded by MaxCausedBy per skipped node. Time is the sum, over
+// failing nodes, of the nodes downstream of each.
+func computeCauses(g *graph, reported []result) map[string]*causeList {
 	n := len(g.ids)
 	// Children in compressed form: one allocation whatever the node count.
 	start := make([]int32, n+1)
@@ -328,6 +424,7 @@ func computeCauses(g *graph, reported []result) map[string][]string {
 	children := func(i int32) []int32 { return child[start[i]:start[i+1]] }
 
 	skipped := make(map[int32]bool)
+	failingSeen := make(map[int32]bool)
 	var failing []int32
 	for _, r := range reported {
 		idx, ok := g.lookup(r.UniqueID)
@@ -338,10 +435,13 @@ func computeCauses(g *graph, reported []result) map[string][]string {
 		case classSkipped:
 			skipped[idx] = true
 		case classFailed:
-			failing = append(failing, idx)
+			if !failingSeen[idx] { // a cause counts once
+				failingSeen[idx] = true
+				failing = append(failing, idx)
+			}
 		}
 	}
-	causes := map[string][]string{}
+	causes := map[string]*causeList{}
 	if len(skipped) == 0 || len(failing) == 0 {
 		return causes
 	}
@@ -349,6 +449,8 @@ func computeCauses(g *graph, reported []result) map[string][]string {
 	var queue []int32
 	for gen, f := range failing {
 		stamp := int32(gen + 1)
+		// The graph's ids share big chunks: the analysis keeps its own copy.
+		fid := validUTF8(strings.Clone(g.ids[f]))
 		queue = queue[:0]
 		push := func(i int32) {
 			if seen[i] != stamp && i != f {
@@ -377,15 +479,17 @@ func computeCauses(g *graph, reported []result) map[string][]string {
 		for k := 0; k < len(queue); k++ {
 			i := queue[k]
 			if skipped[i] {
-				causes[g.ids[i]] = append(causes[g.ids[i]], g.ids[f])
+				c := causes[g.ids[i]]
+				if c == nil {
+					c = &causeList{}
+					causes[g.ids[i]] = c
+				}
+				c.add(fid)
 			}
 			for _, c := range children(i) {
 				push(c)
 			}
 		}
-	}
-	for _, c := range causes {
-		sort.Strings(c)
 	}
 	return causes
 }

@@ -3,6 +3,9 @@ package artifacts
 import (
 	"bytes"
 	"context"
+	"io"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/boltfetch/boltfetch/internal/dbtgen"
@@ -53,6 +56,51 @@ func BenchmarkRunResults(b *testing.B) {
 	for b.Loop() {
 		set := newReportedSet()
 		if _, err := readRunResults(context.Background(), bytes.NewReader(rb.Bytes()), "run_results", 1<<30, set); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAnalyzeFailures analyses a pair with about 1% of nodes failing
+// and thousands skipped, from files, and writes the JSON (the work of
+// `boltfetch analyze --format json`). BOLTFETCH_BENCH_MANIFEST and
+// BOLTFETCH_BENCH_RUN_RESULTS name a bigger pair, such as the one
+// internal/benchanalyze generates; by default 20,000 nodes are generated.
+func BenchmarkAnalyzeFailures(b *testing.B) {
+	mp, rp := os.Getenv("BOLTFETCH_BENCH_MANIFEST"), os.Getenv("BOLTFETCH_BENCH_RUN_RESULTS")
+	if mp == "" || rp == "" {
+		dir := b.TempDir()
+		mp, rp = filepath.Join(dir, "manifest.json"), filepath.Join(dir, "run_results.json")
+		mf, err := os.Create(mp)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rf, err := os.Create(rp)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := dbtgen.Write(mf, rf, dbtgen.Spec{Nodes: 20000, Seed: 1, FailFraction: 0.015}); err != nil {
+			b.Fatal(err)
+		}
+		mf.Close()
+		rf.Close()
+	}
+	var size int64
+	for _, p := range []string{mp, rp} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		size += fi.Size()
+	}
+	b.SetBytes(size)
+	b.ReportAllocs()
+	for b.Loop() {
+		a, err := AnalyzeFiles(context.Background(), mp, rp, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := a.WriteJSON(io.Discard); err != nil {
 			b.Fatal(err)
 		}
 	}

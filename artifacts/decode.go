@@ -3,6 +3,8 @@ package artifacts
 import (
 	"bytes"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/go-json-experiment/json/jsontext"
 )
@@ -29,9 +31,20 @@ func looseString(dec *jsontext.Decoder) (string, error) {
 	}
 	switch tok.Kind() {
 	case '"', '0', 't', 'f':
-		return tok.String(), nil
+		return validUTF8(tok.String()), nil
 	}
 	return "", nil
+}
+
+// validUTF8 replaces each invalid UTF-8 byte of s with U+FFFD. The readers
+// accept a stray invalid byte (in a SQL comment, say) rather than fail a
+// run, but every string the analysis holds is valid UTF-8, so that its JSON
+// is valid JSON and decodes back.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
 // looseValueString is looseString for a raw value already read.
@@ -39,13 +52,13 @@ func looseValueString(v jsontext.Value) string {
 	switch v.Kind() {
 	case '"':
 		if bytes.IndexByte(v, '\\') < 0 {
-			return string(v[1 : len(v)-1])
+			return validUTF8(string(v[1 : len(v)-1]))
 		}
 		b, err := jsontext.AppendUnquote(nil, v)
 		if err != nil {
 			return ""
 		}
-		return string(b)
+		return validUTF8(string(b))
 	case '0', 't', 'f':
 		return string(v)
 	}

@@ -3,6 +3,7 @@ package artifacts
 import (
 	"bytes"
 	"strings"
+	"sync"
 
 	"github.com/go-json-experiment/json/jsontext"
 )
@@ -21,27 +22,54 @@ type detail struct {
 	Schema           string
 	Alias            string
 	CompiledCode     string
-	DependsOn        []string
-	Tags             []string
-	Owner            string
-	AttachedNode     string
-	ColumnName       string
-	TestName         string
-	Severity         string
-	Model            string // unit tests: the name of the model tested
+	// CompiledCodeTruncated: CompiledCode was cut to MaxCompiledCodeBytes.
+	CompiledCodeTruncated bool
+	CompiledPath          string
+	DependsOn             []string
+	Tags                  []string
+	Owner                 string
+	AttachedNode          string
+	ColumnName            string
+	TestName              string
+	Severity              string
+	Model                 string // unit tests: the name of the model tested
 }
 
 // parseDetail decodes the fields the report needs from one node object. It
 // never fails: a field of an unexpected type is left empty, so one odd node
-// cannot fail an analysis.
-func parseDetail(v jsontext.Value) *detail {
+// cannot fail an analysis. Compiled code is kept only when keepCode (not for
+// a skipped node), and bounded to MaxCompiledCodeBytes.
+func parseDetail(v jsontext.Value, keepCode bool) *detail {
 	d := &detail{}
-	dec := jsontext.NewDecoder(bytes.NewReader(v), decoderOptions...)
-	_ = d.decode(dec)
+	dec := valueDecoder(v)
+	_ = d.decode(dec, keepCode)
+	putDecoder(dec)
 	return d
 }
 
-func (d *detail) decode(dec *jsontext.Decoder) error {
+// decoders are reused: a reported node is decoded whole, and a fresh
+// decoder each time was most of the analysis' garbage.
+var decoders = sync.Pool{New: func() any { return jsontext.NewDecoder(bytes.NewBuffer(nil), decoderOptions...) }}
+
+// noInput is what a pooled decoder points at, so that the pool does not
+// keep the last node decoded alive. It is never read.
+var noInput = new(bytes.Buffer)
+
+// putDecoder returns a decoder from valueDecoder to the pool.
+func putDecoder(dec *jsontext.Decoder) {
+	dec.Reset(noInput, decoderOptions...)
+	decoders.Put(dec)
+}
+
+// valueDecoder returns a pooled decoder reading v in place: jsontext reads a
+// *bytes.Buffer without copying it. Give it back with putDecoder.
+func valueDecoder(v []byte) *jsontext.Decoder {
+	dec := decoders.Get().(*jsontext.Decoder)
+	dec.Reset(bytes.NewBuffer(v), decoderOptions...)
+	return dec
+}
+
+func (d *detail) decode(dec *jsontext.Decoder, keepCode bool) error {
 	ok, err := expectObject(dec)
 	if !ok || err != nil {
 		return err
@@ -77,12 +105,21 @@ func (d *detail) decode(dec *jsontext.Decoder) error {
 			d.Schema, err = looseString(dec)
 		case "alias":
 			d.Alias, err = looseString(dec)
-		case "compiled_code":
-			compiledCode, err = looseString(dec)
-		case "compiled_sql":
-			compiledSQL, err = looseString(dec)
-		case "injected_sql":
-			injSQ, err = looseString(dec)
+		case "compiled_code", "compiled_sql", "injected_sql":
+			if !keepCode {
+				err = dec.SkipValue()
+				break
+			}
+			switch string(name) {
+			case "compiled_code":
+				compiledCode, err = looseString(dec)
+			case "compiled_sql":
+				compiledSQL, err = looseString(dec)
+			default:
+				injSQ, err = looseString(dec)
+			}
+		case "compiled_path":
+			d.CompiledPath, err = looseString(dec)
 		case "depends_on":
 			err = objectMembers(dec, func(name []byte) error {
 				if string(name) == "nodes" {
@@ -132,7 +169,7 @@ func (d *detail) decode(dec *jsontext.Decoder) error {
 			return err
 		}
 	}
-	d.CompiledCode = firstNonEmpty(compiledCode, compiledSQL, injSQ)
+	d.CompiledCode, d.CompiledCodeTruncated = boundCode(firstNonEmpty(compiledCode, compiledSQL, injSQ))
 	d.Owner = firstNonEmpty(metaOwner, configOwner)
 	return endObject(dec)
 }

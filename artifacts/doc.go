@@ -45,6 +45,43 @@
 // which the pass waits for run_results. Memory therefore stays bounded
 // whatever the order in which the files arrive.
 //
+// An artifact that is UTF-16, UTF-32, starts with a byte order mark or is
+// compressed fails at byte 0 with an *EncodingError naming it (see
+// internal/sniff), not with a JSON syntax error. A size limit that is hit
+// fails with a *LimitError saying which limit, so that callers word it with
+// their own setting's name: no error or warning of this package names a CLI
+// flag or an Options field.
+//
+// # Growth
+//
+// No output and no memory of the analysis grows faster than its input:
+//
+//   - a unique_id that run_results lists again is counted and reported once,
+//     from its first result (Analysis.DuplicateResults counts the others and
+//     a warning says so), so duplicates multiply nothing;
+//   - a skipped node's caused_by holds at most MaxCausedBy ids, with
+//     CausedByCount the number of all, so many failures above many skipped
+//     nodes do not make a quadratic report, nor quadratic memory;
+//   - compiled code is kept for failed and warned nodes only, at most
+//     MaxCompiledCodeBytes of it;
+//   - WriteText and WriteMarkdown bound each message (lines and bytes) and
+//     each list of causes;
+//   - ids are held once, in the graph, as small integers; run_results ids as
+//     64-bit hashes.
+//
+// TestGrowth checks this on adversarial pairs in a child process. The time
+// to find causes is not bounded that way: it is the sum, over failing
+// nodes, of the nodes downstream of each.
+//
+// # Output
+//
+// The JSON form of an Analysis is versioned (AnalysisVersion), streamed
+// (MarshalJSONTo writes to a jsontext.Encoder) and decodes back exactly
+// (UnmarshalJSONFrom); every string in it is valid UTF-8. WriteText and
+// WriteMarkdown print every string from the artifacts through
+// internal/safetext: no control or bidi character reaches a terminal or a
+// comment raw.
+//
 // # Shapes
 //
 // Every dbt version from before 0.19 (results embedding their node, no

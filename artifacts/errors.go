@@ -1,9 +1,12 @@
 package artifacts
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/boltfetch/boltfetch/internal/sniff"
 
 	"github.com/go-json-experiment/json/jsontext"
 )
@@ -24,7 +27,50 @@ var (
 	// artifact: a run_results given as the manifest, the reverse, or some
 	// other JSON document. The ParseError's message says which.
 	ErrWrongArtifact = errors.New("the file is not the expected dbt artifact")
+	// ErrEncoding means the file is not UTF-8 JSON but UTF-16, UTF-32, UTF-8
+	// with a byte order mark, or compressed. The cause is an *EncodingError
+	// naming which, at offset 0.
+	ErrEncoding = errors.New("the file is not UTF-8 JSON")
 )
+
+// EncodingError names the encoding or compression of an artifact that is
+// not UTF-8 JSON, as internal/sniff tells it from the first bytes. It
+// matches ErrEncoding.
+type EncodingError struct {
+	// Encoding is "UTF-16LE", "UTF-16BE", "UTF-32LE", "UTF-32BE", "UTF-8
+	// with BOM", "gzip", "zstd", "bzip2", "xz" or "zip".
+	Encoding string
+}
+
+// Error says what the file is and what dbt writes instead.
+func (e *EncodingError) Error() string {
+	switch e.Encoding {
+	case "gzip", "zstd", "bzip2", "xz", "zip":
+		return fmt.Sprintf("the file is %s-compressed, not JSON: decompress it first", e.Encoding)
+	case "UTF-8 with BOM":
+		return "the file is UTF-8 with BOM (a byte order mark), which JSON does not allow: remove the first 3 bytes (dbt writes UTF-8 without one)"
+	}
+	return fmt.Sprintf("the file is encoded as %s, not UTF-8: convert it to UTF-8 (dbt writes UTF-8)", e.Encoding)
+}
+
+// Is makes an EncodingError match ErrEncoding.
+func (e *EncodingError) Is(target error) bool { return target == ErrEncoding }
+
+// sniffEncoding reads the first bytes of r and fails with an *EncodingError
+// when they say the file is not UTF-8 JSON; otherwise it returns a reader
+// that gives back every byte of r.
+func sniffEncoding(r io.Reader) (io.Reader, error) {
+	head := make([]byte, sniff.PrefixLen)
+	n, err := io.ReadFull(r, head)
+	head = head[:n]
+	if enc := sniff.Encoding(head); enc != "" {
+		return nil, &EncodingError{Encoding: enc}
+	}
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return nil, err
+	}
+	return io.MultiReader(bytes.NewReader(head), r), nil
+}
 
 // ParseError reports an artifact that could not be read. File names the file
 // (its path, or "manifest"/"run_results" for plain readers) and Offset the
@@ -58,7 +104,7 @@ func classify(file string, offset int64, err error) *ParseError {
 	}
 	var se *jsontext.SyntacticError
 	switch {
-	case errors.Is(err, ErrTooLarge), errors.Is(err, ErrWrongArtifact), errors.Is(err, ErrEmpty):
+	case errors.Is(err, ErrTooLarge), errors.Is(err, ErrWrongArtifact), errors.Is(err, ErrEmpty), errors.Is(err, ErrEncoding):
 		// Already classified.
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		err = ErrTruncated
@@ -75,10 +121,45 @@ func classify(file string, offset int64, err error) *ParseError {
 	return &ParseError{File: file, Offset: offset, Err: err}
 }
 
-// limitReader fails with ErrTooLarge once more than n bytes have been read.
+// Limit names, for LimitError.Limit: which Options field was exceeded.
+const (
+	LimitManifest   = "manifest"    // Options.MaxManifestBytes
+	LimitRunResults = "run_results" // Options.MaxRunResultsBytes
+	LimitValue      = "value"       // Options.MaxNodeBytes (a member name)
+)
+
+// LimitError says which configured limit an input exceeded, so that a
+// caller can name its own setting for it. It matches ErrTooLarge.
+type LimitError struct {
+	// Limit is LimitManifest, LimitRunResults or LimitValue.
+	Limit string
+	// Max is the limit in bytes; Size the size found when known, else 0.
+	Max, Size int64
+}
+
+// Error says what was too large, without naming any setting.
+func (e *LimitError) Error() string {
+	what := map[string]string{LimitManifest: "the manifest", LimitRunResults: "run_results", LimitValue: "a member name"}[e.Limit]
+	if e.Size > 0 {
+		return fmt.Sprintf("%s is %s (%d bytes > %d)", what, ErrTooLarge, e.Size, e.Max)
+	}
+	return fmt.Sprintf("%s is %s of %d bytes", what, ErrTooLarge, e.Max)
+}
+
+// Is makes a LimitError match ErrTooLarge.
+func (e *LimitError) Is(target error) bool { return target == ErrTooLarge }
+
+// limitReader fails with a *LimitError once more than n bytes have been
+// read; limit names the limit.
 type limitReader struct {
-	r io.Reader
-	n int64
+	r     io.Reader
+	n     int64
+	limit string
+	max   int64
+}
+
+func newLimitReader(r io.Reader, n int64, limit string) *limitReader {
+	return &limitReader{r: r, n: n, limit: limit, max: n}
 }
 
 func (l *limitReader) Read(p []byte) (int, error) {
@@ -87,7 +168,7 @@ func (l *limitReader) Read(p []byte) (int, error) {
 		var b [1]byte
 		n, err := l.r.Read(b[:])
 		if n > 0 {
-			return 0, ErrTooLarge
+			return 0, &LimitError{Limit: l.limit, Max: l.max}
 		}
 		return 0, err
 	}

@@ -1,6 +1,8 @@
 package artifacts
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"os"
@@ -30,7 +32,8 @@ func TestBadInputErrors(t *testing.T) {
 		{"truncated run_results", okManifest, okRunResults[:70], "run_results", ErrTruncated, -1, "truncated"},
 		{"truncated inside a string", `{"nodes": {"model.p.a": {"name": "abc`, okRunResults, "manifest", ErrTruncated, -1, "truncated"},
 		{"manifest not JSON", "<html>502 Bad Gateway</html>", okRunResults, "manifest", ErrNotJSON, 0, "not valid JSON"},
-		{"run_results not JSON", okManifest, "PK\x03\x04zipdata", "run_results", ErrNotJSON, 0, "not valid JSON"},
+		{"run_results not JSON", okManifest, "PK\x03\x04zipdata", "run_results", ErrEncoding, 0, "zip-compressed"},
+		{"run_results not JSON (text)", okManifest, "hello", "run_results", ErrNotJSON, 0, "not valid JSON"},
 		{"manifest garbage after a key", `{"nodes": x}`, okRunResults, "manifest", ErrNotJSON, 10, "not valid JSON"},
 		{"run_results given as manifest", okRunResults, okRunResults, "manifest", ErrWrongArtifact, -1, "this is a run_results"},
 		{"manifest given as run_results", okManifest, okManifest, "run_results", ErrWrongArtifact, -1, "this is a manifest"},
@@ -124,5 +127,61 @@ func TestCanceledContext(t *testing.T) {
 	_, err := Analyze(ctx, strings.NewReader(okManifest), strings.NewReader(okRunResults), Options{})
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("got %v, want context.Canceled", err)
+	}
+}
+
+// TestEncodingNamed: an artifact in UTF-16, UTF-32, with a BOM or compressed
+// fails with an *EncodingError naming it, at byte 0, for either file.
+func TestEncodingNamed(t *testing.T) {
+	t.Parallel()
+	m, r := []byte(okManifest), []byte(okRunResults)
+	utf16le := func(b []byte) []byte {
+		out := []byte{0xff, 0xfe}
+		for _, c := range string(b) {
+			out = append(out, byte(c), byte(c>>8))
+		}
+		return out
+	}
+	utf16beNoBOM := func(b []byte) []byte {
+		var out []byte
+		for _, c := range string(b) {
+			out = append(out, byte(c>>8), byte(c))
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		name string
+		conv func([]byte) []byte
+		want string
+	}{
+		{"bom", func(b []byte) []byte { return append([]byte("\xef\xbb\xbf"), b...) }, "UTF-8 with BOM"},
+		{"utf16le", utf16le, "UTF-16LE"},
+		{"utf16be", utf16beNoBOM, "UTF-16BE"},
+		{"gzip", func(b []byte) []byte {
+			var buf bytes.Buffer
+			zw := gzip.NewWriter(&buf)
+			zw.Write(b)
+			zw.Close()
+			return buf.Bytes()
+		}, "gzip"},
+	} {
+		for _, which := range []string{"manifest", "run_results"} {
+			mb, rb := m, r
+			if which == "manifest" {
+				mb = tt.conv(m)
+			} else {
+				rb = tt.conv(r)
+			}
+			_, err := Analyze(context.Background(), bytes.NewReader(mb), bytes.NewReader(rb), Options{})
+			var pe *ParseError
+			var ee *EncodingError
+			if !errors.As(err, &pe) || !errors.As(err, &ee) || !errors.Is(err, ErrEncoding) {
+				t.Errorf("%s %s: err = %v, want an *EncodingError in a *ParseError", tt.name, which, err)
+				continue
+			}
+			if pe.File != which || pe.Offset != 0 || ee.Encoding != tt.want || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("%s %s: %v (file %q, offset %d, encoding %q)", tt.name, which, err, pe.File, pe.Offset, ee.Encoding)
+			}
+		}
 	}
 }

@@ -10,7 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/boltfetch/boltfetch/internal/safetext"
 )
 
 // seedFuzz adds the real test data and a few odd shapes to the corpus.
@@ -42,7 +45,10 @@ func FuzzRunResults(f *testing.F) {
 		`{"results": [{"node": {"unique_id": "model.a.b"}, "status": 3, "skip": true, "error": null}]}`,
 		`{"results": [{"unique_id": "x", "status": "fail", "failures": "many", "message": 7}]}`,
 		`{"results": [{"unique_id": "x", "status": {"a": 1}, "failures": [1], "message": []}]}`,
-		`{"results": [1, "two", null, [3]]}`, `{"results": "x"}`, `[]`, `"\u00e9"`)
+		`{"results": [1, "two", null, [3]]}`, `{"results": "x"}`, `[]`, `"\u00e9"`,
+		// Invalid UTF-8 in a status (a counts key) and an id: the JSON must
+		// still decode back.
+		"{\"results\": [{\"unique_id\": \"x\xff\", \"status\": \"sk\xffipped\"}, {\"unique_id\": \"model.p.a\", \"status\": \"error\", \"message\": \"\xfe\"}]}")
 	f.Fuzz(func(t *testing.T, b []byte) {
 		a, err := Analyze(context.Background(), strings.NewReader(okManifest), bytes.NewReader(b), Options{MaxRunResultsBytes: fuzzLimit})
 		checkFuzzResult(t, a, err)
@@ -94,6 +100,35 @@ func checkFuzzResult(t *testing.T, a *Analysis, err error) {
 	}
 	if err := a.WriteMarkdown(&buf); err != nil {
 		t.Fatal(err)
+	}
+	// Whatever the input: no raw control reaches a terminal or a comment,
+	// and the JSON decodes back to an analysis that encodes the same.
+	if r, ok := safetext.Clean(buf.String(), "\n\t"); !ok {
+		t.Fatalf("writers let %U through", r)
+	}
+	var js, again bytes.Buffer
+	if err := a.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	var back Analysis
+	if err := jsonv2.Unmarshal(js.Bytes(), &back); err != nil {
+		t.Fatalf("the analysis JSON does not decode back: %v", err)
+	}
+	if err := back.WriteJSON(&again); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(js.Bytes(), again.Bytes()) {
+		t.Fatalf("the analysis JSON does not round-trip:\n%s\n%s", js.Bytes(), again.Bytes())
+	}
+	for _, n := range append(append([]Node{}, a.Failed...), a.Warned...) {
+		if len(n.CompiledCode) > MaxCompiledCodeBytes {
+			t.Fatalf("compiled code of %d bytes", len(n.CompiledCode))
+		}
+	}
+	for _, n := range a.Skipped {
+		if n.CompiledCode != "" || len(n.CausedBy) > MaxCausedBy || n.CausedByCount < len(n.CausedBy) {
+			t.Fatalf("skipped node out of bounds: %+v", n)
+		}
 	}
 }
 

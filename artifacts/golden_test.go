@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+
 	"flag"
+	jsonv2 "github.com/go-json-experiment/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -26,9 +28,7 @@ func TestGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			var js, txt, md bytes.Buffer
-			enc := json.NewEncoder(&js)
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(a); err != nil {
+			if err := a.WriteJSON(&js); err != nil {
 				t.Fatal(err)
 			}
 			if err := a.WriteText(&txt); err != nil {
@@ -110,6 +110,63 @@ func TestGoldenFacts(t *testing.T) {
 			}
 			if a.ManifestSchemaVersion != tt.manifestV || a.RunResultsSchemaVersion != tt.runResultV {
 				t.Errorf("schema versions %s/%s, want %s/%s", a.ManifestSchemaVersion, a.RunResultsSchemaVersion, tt.manifestV, tt.runResultV)
+			}
+		})
+	}
+}
+
+// TestGoldenRoundTrip: every golden analysis decodes back from its JSON, with
+// json v2 and encoding/json, into an analysis that encodes to the same bytes
+// and equals the one analysed.
+func TestGoldenRoundTrip(t *testing.T) {
+	for _, name := range []string{"gtip", "openlineage-fail", "adinsight360"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			dir := filepath.Join("testdata", name)
+			want, err := AnalyzeFiles(context.Background(), filepath.Join(dir, "manifest.json"), filepath.Join(dir, "run_results.json"), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden, err := os.ReadFile(filepath.Join(dir, "analysis.golden.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var v2, v1 Analysis
+			if err := jsonv2.Unmarshal(golden, &v2); err != nil {
+				t.Fatalf("json v2: %v", err)
+			}
+			if err := json.Unmarshal(golden, &v1); err != nil {
+				t.Fatalf("encoding/json: %v", err)
+			}
+			for which, got := range map[string]*Analysis{"json v2": &v2, "encoding/json": &v1} {
+				if got.Version != AnalysisVersion {
+					t.Errorf("%s: version %d", which, got.Version)
+				}
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("%s: decoded analysis differs (-analysed +decoded):\n%s", which, diff)
+				}
+				var again bytes.Buffer
+				if err := got.WriteJSON(&again); err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(again.Bytes(), golden) {
+					t.Errorf("%s: re-encoded JSON differs from the golden file", which)
+				}
+			}
+			// Embedded in another value, as the fetcher's report does.
+			type report struct {
+				Analysis *Analysis `json:"analysis"`
+			}
+			b, err := json.Marshal(report{want})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var back report
+			if err := jsonv2.Unmarshal(b, &back); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, back.Analysis); diff != "" {
+				t.Errorf("embedded: (-analysed +decoded):\n%s", diff)
 			}
 		})
 	}

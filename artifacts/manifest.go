@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"math"
 	"os"
 	"strings"
+	"unsafe"
 
 	"github.com/go-json-experiment/json/jsontext"
 )
@@ -32,28 +34,43 @@ func kindOfID(id string) uint8 {
 // graph is the dependency graph of a manifest with nodes as small integers:
 // all the analysis keeps of nodes it does not report.
 type graph struct {
-	index    map[string]int32
-	ids      []string
-	kinds    []uint8
-	defined  []bool    // a node of nodes or unit_tests, not only referenced
-	deps     [][]int32 // depends_on.nodes
-	pmap     [][]int32 // parent_map, when the manifest has one
+	// index finds the integer of an id: an open-addressing table whose
+	// slots hold the top 32 bits of the id's hash and the integer plus one
+	// (0 is an empty slot). It costs 8 bytes a slot, at most half full,
+	// where a map[string]int32 costs several times that: the index is what
+	// bounds the analysis' memory on big manifests.
+	index []uint64
+	seed  maphash.Seed
+	// arena is the chunk the id strings are carved from, one allocation
+	// for many ids.
+	arena   []byte
+	ids     []string
+	kinds   []uint8
+	defined []bool // a node of nodes or unit_tests, not only referenced
+	// par are a node's parents: its parent_map entry when it has one
+	// (inPmap), else its depends_on.nodes. One list per node, not two: the
+	// graph is most of what the analysis holds.
+	par      [][]int32
 	inPmap   []bool
 	attached []int32 // tests: attached_node (or a unit test's model), else -1
 	hasPmap  bool
 }
 
-// newGraph sizes the graph for about hint nodes, which saves the rehashing
-// of a growing map on big manifests.
+// newGraph sizes the graph for about hint nodes, which saves the regrowing
+// of its tables on big manifests.
 func newGraph(hint int) *graph {
 	hint = min(max(hint, 0), 1<<20)
+	slots := 1024
+	for slots < 2*hint {
+		slots *= 2
+	}
 	return &graph{
-		index:    make(map[string]int32, hint),
+		index:    make([]uint64, slots),
+		seed:     maphash.MakeSeed(),
 		ids:      make([]string, 0, hint),
 		kinds:    make([]uint8, 0, hint),
 		defined:  make([]bool, 0, hint),
-		deps:     make([][]int32, 0, hint),
-		pmap:     make([][]int32, 0, hint),
+		par:      make([][]int32, 0, hint),
 		inPmap:   make([]bool, 0, hint),
 		attached: make([]int32, 0, hint),
 	}
@@ -61,55 +78,112 @@ func newGraph(hint int) *graph {
 
 // bytesPerNode is a low estimate of a manifest's size per node, to size the
 // graph from the file size.
-const bytesPerNode = 2500
+const bytesPerNode = 2048
+
+const arenaChunk = 64 << 10
+
+// find returns the slot of id in the index: where it is, or the empty slot
+// where it would go.
+func (g *graph) find(id []byte, h uint64) (slot int, idx int32, ok bool) {
+	mask := len(g.index) - 1
+	tag := h >> 32
+	for i := int(h) & mask; ; i = (i + 1) & mask {
+		v := g.index[i]
+		if v == 0 {
+			return i, 0, false
+		}
+		if v>>32 == tag && g.ids[int32(v)-1] == string(id) {
+			return i, int32(v) - 1, true
+		}
+	}
+}
 
 // intern returns the integer of id, adding it when new. id may be a
 // transient slice: it is copied only when added.
 func (g *graph) intern(id []byte) int32 {
-	if i, ok := g.index[string(id)]; ok {
+	h := maphash.Bytes(g.seed, id)
+	slot, i, ok := g.find(id, h)
+	if ok {
 		return i
 	}
-	s := string(id)
-	i := int32(len(g.ids))
-	g.index[s] = i
+	if 2*(len(g.ids)+1) > len(g.index) {
+		g.grow()
+		slot, _, _ = g.find(id, h)
+	}
+	var s string
+	switch {
+	case len(id) == 0:
+	case len(id) > arenaChunk/16:
+		s = string(id)
+	default:
+		if len(g.arena)+len(id) > cap(g.arena) {
+			g.arena = make([]byte, 0, arenaChunk)
+		}
+		n := len(g.arena)
+		g.arena = append(g.arena, id...)
+		s = unsafe.String(&g.arena[n], len(id))
+	}
+	i = int32(len(g.ids))
+	g.index[slot] = h>>32<<32 | uint64(i+1)
 	g.ids = append(g.ids, s)
 	g.kinds = append(g.kinds, kindOfID(s))
 	g.defined = append(g.defined, false)
-	g.deps = append(g.deps, nil)
-	g.pmap = append(g.pmap, nil)
+	g.par = append(g.par, nil)
 	g.inPmap = append(g.inPmap, false)
 	g.attached = append(g.attached, -1)
 	return i
 }
 
+// grow doubles the index and places every id again.
+func (g *graph) grow() {
+	g.index = make([]uint64, 2*len(g.index))
+	mask := len(g.index) - 1
+	for i, id := range g.ids {
+		h := maphash.String(g.seed, id)
+		j := int(h) & mask
+		for g.index[j] != 0 {
+			j = (j + 1) & mask
+		}
+		g.index[j] = h>>32<<32 | uint64(i+1)
+	}
+}
+
 func (g *graph) lookup(id string) (int32, bool) {
-	i, ok := g.index[id]
+	_, i, ok := g.find(unsafe.Slice(unsafe.StringData(id), len(id)), maphash.String(g.seed, id))
 	return i, ok
 }
 
 // parents are the parent_map entry when there is one, else depends_on.
 func (g *graph) parents(i int32) []int32 {
-	if g.inPmap[i] {
-		return g.pmap[i]
-	}
-	return g.deps[i]
+	return g.par[i]
 }
 
 // pendingNode is a node read before run_results could say whether it is
-// reported: its raw bytes, or where to read them again, wait for the answer.
+// reported: its raw bytes wait for the answer.
 type pendingNode struct {
-	id  string
-	raw []byte // nil when the node is to be read again at off
-	off int64
-	n   int32
+	hash uint64 // of the node's id (reportedSet.hash)
+	raw  []byte
 }
+
+// pendingOffset is a pending node of a manifest that can be read again:
+// where to read it, in 24 bytes. Every node of a big manifest may wait so,
+// hence the small entries, kept in chunks that never need copying.
+type pendingOffset struct {
+	hash uint64
+	off  int64
+	n    int32
+}
+
+const pendingChunk = 8192
 
 // manifestData is what the analysis keeps of manifest.json.
 type manifestData struct {
-	meta         metadata
-	g            *graph
-	details      map[string]*detail
+	meta metadata
+	g    *graph
+	// details are the decoded reported nodes, by reportedSet.hash of id.
+	details      map[uint64]*detail
 	pending      []pendingNode
+	pendingAt    [][]pendingOffset // chunks of pendingChunk
 	pendingBytes int64
 	// ra, when the manifest can be read again at an offset (a file), lets
 	// pending nodes be kept as offsets rather than bytes; raBase is the
@@ -118,20 +192,11 @@ type manifestData struct {
 	raBase int64
 	// oversized are the values skipped for being over Options.MaxNodeBytes,
 	// and warnings says what that costs.
-	oversized []oversizedValue
+	oversized []OversizedValue
 	warnings  []string
 	// window is the size the skimmer's window grew to: what the pass held
 	// at most of the file at once (tests check it stays bounded).
 	window int
-}
-
-// oversizedValue is a manifest value that was not held because it is longer
-// than Options.MaxNodeBytes.
-type oversizedValue struct {
-	what string // "node", "parent_map entry" or "metadata"
-	id   string
-	off  int64
-	size int64
 }
 
 // The manifest pass runs as a pipeline of two goroutines, because it is the
@@ -188,7 +253,7 @@ func readManifest(ctx context.Context, r io.Reader, file string, opts Options, s
 			hint = int(fi.Size() / bytesPerNode)
 		}
 	}
-	m := &manifestData{g: newGraph(hint), details: map[string]*detail{}}
+	m := &manifestData{g: newGraph(hint), details: map[uint64]*detail{}}
 	// Where the stream starts in the file, taken before read-ahead moves it.
 	if ra, ok := r.(io.ReaderAt); ok {
 		if sk, ok := r.(io.Seeker); ok {
@@ -197,7 +262,11 @@ func readManifest(ctx context.Context, r io.Reader, file string, opts Options, s
 			}
 		}
 	}
-	pf := newPrefetchReader(&limitReader{r: r, n: opts.MaxManifestBytes})
+	r, err := sniffEncoding(r)
+	if err != nil {
+		return nil, classify(file, 0, err)
+	}
+	pf := newPrefetchReader(newLimitReader(r, opts.MaxManifestBytes, LimitManifest))
 	defer pf.Close()
 	sk := newSkimmer(pf)
 	sk.maxHold = int(opts.MaxNodeBytes)
@@ -229,7 +298,7 @@ func readManifest(ctx context.Context, r io.Reader, file string, opts Options, s
 			mr.free <- bt
 		}
 	}()
-	err := mr.read()
+	err = mr.read()
 	mr.flush()
 	close(mr.out)
 	<-built
@@ -252,7 +321,7 @@ func (mr *manifestReader) oversized(err error, what string, id []byte) error {
 	if !ok {
 		return err
 	}
-	mr.m.oversized = append(mr.m.oversized, oversizedValue{what: what, id: string(id), off: big.off, size: big.size})
+	mr.m.oversized = append(mr.m.oversized, OversizedValue{What: what, ID: validUTF8(string(id)), Offset: big.off, Size: big.size, Limit: int64(mr.sk.maxHold)})
 	return nil
 }
 
@@ -264,13 +333,13 @@ func (m *manifestData) warnOversized(limit int64) {
 		var list []string
 		count := 0
 		for _, o := range m.oversized {
-			if o.what != what {
+			if o.What != what {
 				continue
 			}
 			if count++; count <= named {
-				s := fmt.Sprintf("%d bytes at byte %d", o.size, o.off)
-				if o.id != "" {
-					s = fmt.Sprintf("%s (%s)", o.id, s)
+				s := fmt.Sprintf("%d bytes at byte %d", o.Size, o.Offset)
+				if o.ID != "" {
+					s = fmt.Sprintf("%s (%s)", o.ID, s)
 				}
 				list = append(list, s)
 			}
@@ -284,11 +353,11 @@ func (m *manifestData) warnOversized(limit int64) {
 		names := strings.Join(list, ", ")
 		switch what {
 		case "node":
-			m.warnings = append(m.warnings, fmt.Sprintf("%d manifest node(s) over the %d bytes a node may hold in memory (Options.MaxNodeBytes, --max-node-size) were skipped: %s. Each counts as defined, but its details, depends_on and attached_node were dropped, so causes of skips that go through it may be missing", count, limit, names))
+			m.warnings = append(m.warnings, fmt.Sprintf("%d manifest node(s) over the limit of %d bytes held per value were skipped: %s. Each counts as defined, but its details, depends_on and attached_node were dropped, so causes of skips that go through it may be missing", count, limit, names))
 		case "parent_map entry":
-			m.warnings = append(m.warnings, fmt.Sprintf("%d parent_map entr(ies) over the %d bytes a value may hold in memory (Options.MaxNodeBytes, --max-node-size) were skipped: %s. Those nodes' parents are taken from depends_on instead, so causes of skips that go through them may be missing", count, limit, names))
+			m.warnings = append(m.warnings, fmt.Sprintf("%d parent_map entr(ies) over the limit of %d bytes held per value were skipped: %s. Those nodes' parents are taken from depends_on instead, so causes of skips that go through them may be missing", count, limit, names))
 		default:
-			m.warnings = append(m.warnings, fmt.Sprintf("the manifest metadata is over the %d bytes a value may hold in memory (Options.MaxNodeBytes, --max-node-size) and was skipped: %s", limit, names))
+			m.warnings = append(m.warnings, fmt.Sprintf("the manifest metadata is over the limit of %d bytes held per value and was skipped: %s", limit, names))
 		}
 	}
 }
@@ -307,6 +376,9 @@ func (mr *manifestReader) queue(kind entryKind, name []byte, vals [len(nodeMembe
 	if len(b.arena) > 0 && len(b.arena)+n > batchBytes {
 		mr.flush()
 		b = mr.cur
+	}
+	if cap(b.arena) == 0 {
+		b.arena = make([]byte, 0, batchBytes)
 	}
 	span := func(v []byte) [2]int32 {
 		start := int32(len(b.arena))
@@ -362,7 +434,9 @@ func (mr *manifestReader) read() error {
 			case "metadata":
 				var v []byte
 				if v, err = sk.value(true); err == nil {
-					mr.m.meta, err = readMetadata(jsontext.NewDecoder(bytes.NewReader(v), decoderOptions...))
+					dec := valueDecoder(v)
+					mr.m.meta, err = readMetadata(dec)
+					putDecoder(dec)
 				} else {
 					err = mr.oversized(err, "metadata", nil)
 				}
@@ -496,14 +570,20 @@ func (mr *manifestReader) members(kind entryKind) error {
 // as bytes up to the budget, past which the pass waits for run_results.
 // (Edges are the graph builder's job, for every node.)
 func (mr *manifestReader) readNode(name, v []byte) error {
-	if !mr.set.complete() && !mr.set.has(string(name)) {
+	h := mr.set.hashBytes(name)
+	if _, reported := mr.set.class(h); !mr.set.complete() && !reported {
 		if mr.m.ra != nil && len(v) <= math.MaxInt32 {
 			off := mr.sk.offset() - int64(len(v))
-			mr.m.pending = append(mr.m.pending, pendingNode{id: string(name), off: off, n: int32(len(v))})
+			at := mr.m.pendingAt
+			if len(at) == 0 || len(at[len(at)-1]) == pendingChunk {
+				at = append(at, make([]pendingOffset, 0, pendingChunk))
+			}
+			at[len(at)-1] = append(at[len(at)-1], pendingOffset{hash: h, off: off, n: int32(len(v))})
+			mr.m.pendingAt = at
 			return nil
 		}
 		if mr.budget >= 0 && mr.m.pendingBytes+int64(len(v)) <= mr.budget {
-			mr.m.pending = append(mr.m.pending, pendingNode{id: string(name), raw: bytes.Clone(v)})
+			mr.m.pending = append(mr.m.pending, pendingNode{hash: h, raw: bytes.Clone(v)})
 			mr.m.pendingBytes += int64(len(v))
 			return nil
 		}
@@ -511,11 +591,11 @@ func (mr *manifestReader) readNode(name, v []byte) error {
 			return err
 		}
 	}
-	if len(mr.m.pending) > 0 && mr.m.ra == nil && mr.set.complete() {
+	if len(mr.m.pending) > 0 && mr.set.complete() {
 		mr.m.resolvePending(mr.set)
 	}
-	if mr.set.has(string(name)) {
-		mr.m.details[string(name)] = parseDetail(v)
+	if class, ok := mr.set.class(h); ok {
+		mr.m.details[h] = parseDetail(v, class != classSkipped)
 	}
 	return nil
 }
@@ -537,7 +617,9 @@ func (g *graph) setEdges(idx int32, d *detail) {
 	for _, p := range d.DependsOn {
 		deps = append(deps, g.intern([]byte(p)))
 	}
-	g.deps[idx] = deps
+	if !g.inPmap[idx] {
+		g.par[idx] = deps
+	}
 	if d.AttachedNode != "" {
 		g.attached[idx] = g.intern([]byte(d.AttachedNode))
 	} else if d.Model != "" && g.kinds[idx] == kindUnitTest {
@@ -568,7 +650,7 @@ func (b *graphBuilder) add(bt *batch) {
 		at := func(sp [2]int32) []byte { return bt.arena[sp[0]:sp[1]] }
 		idx := b.g.intern(at(e.name))
 		if e.kind == entryParentMap {
-			b.g.pmap[idx] = b.ids(at(e.vals[0]))
+			b.g.par[idx] = b.ids(at(e.vals[0]))
 			b.g.inPmap[idx] = true
 			continue
 		}
@@ -602,41 +684,63 @@ func (b *graphBuilder) ids(v []byte) []int32 {
 // attached_node and (unit tests) model members.
 func (b *graphBuilder) node(idx int32, dependsOn, attached, model []byte) {
 	g := b.g
+	var deps []int32
 	if len(dependsOn) > 0 {
 		rawMembers(dependsOn, func(name, val []byte) {
 			if string(name) == "nodes" {
-				g.deps[idx] = b.ids(val)
+				deps = b.ids(val)
 			}
 		})
+	}
+	if !g.inPmap[idx] { // parent_map, when it came first, wins
+		g.par[idx] = deps
 	}
 	if s, ok := rawUnquote(attached, b.scratch); ok && len(s) > 0 {
 		g.attached[idx] = g.intern(s)
 	}
 	if g.kinds[idx] == kindUnitTest && g.attached[idx] < 0 {
 		if s, ok := rawUnquote(model, b.scratch); ok && len(s) > 0 {
-			g.attached[idx] = g.unitTestModel(g.deps[idx], string(s))
+			g.attached[idx] = g.unitTestModel(deps, string(s))
 		}
 	}
+}
+
+// pendingCount is the number of nodes waiting for run_results.
+func (m *manifestData) pendingCount() int {
+	n := len(m.pending)
+	for _, c := range m.pendingAt {
+		n += len(c)
+	}
+	return n
 }
 
 // resolvePending decodes the details of pending nodes that turned out to be
 // reported, and frees the rest. set must be complete.
 func (m *manifestData) resolvePending(set *reportedSet) {
 	for _, p := range m.pending {
-		if !set.has(p.id) {
-			continue
+		if class, ok := set.class(p.hash); ok {
+			m.details[p.hash] = parseDetail(p.raw, class != classSkipped)
 		}
-		raw := p.raw
-		if raw == nil {
-			raw = make([]byte, p.n)
+	}
+	var raw []byte
+	for _, chunk := range m.pendingAt {
+		for _, p := range chunk {
+			class, ok := set.class(p.hash)
+			if !ok {
+				continue
+			}
+			if cap(raw) < int(p.n) {
+				raw = make([]byte, p.n)
+			}
+			raw = raw[:p.n]
 			if _, err := m.ra.ReadAt(raw, m.raBase+p.off); err != nil || len(raw) == 0 || raw[0] != '{' {
 				// The file changed under us: report the node from
 				// run_results alone rather than fail the analysis.
 				continue
 			}
+			m.details[p.hash] = parseDetail(raw, class != classSkipped)
 		}
-		m.details[p.id] = parseDetail(raw)
 	}
-	m.pending = nil
+	m.pending, m.pendingAt = nil, nil
 	m.pendingBytes = 0
 }

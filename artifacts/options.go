@@ -27,11 +27,12 @@ type Options struct {
 	// a member name. Memory therefore stays bounded whatever the size of the
 	// largest node. A node past the cap is skipped without being held: it
 	// counts as defined, but its details, depends_on and attached_node are
-	// dropped and Analysis.Warnings names it, since causes of skips that go
-	// through it may be missing (with Validate, it is not checked either).
+	// dropped, and Analysis.Oversized lists it and Analysis.Warnings names
+	// it, since causes of skips that go through it may be missing (with
+	// Validate, it is not checked either).
 	// A parent_map entry past the cap is dropped the same way (that node's
 	// parents then come from depends_on), and so is metadata; a member name
-	// past it fails with ErrTooLarge. No real dbt node comes near the
+	// past it fails with a *LimitError (LimitValue), matching ErrTooLarge. No real dbt node comes near the
 	// default, 16 MiB, which keeps peak memory near 100 MB whatever the input.
 	MaxNodeBytes int64
 	// Validate checks that every manifest node is valid JSON. By default

@@ -63,8 +63,11 @@ func TestOversizedNode(t *testing.T) {
 					warning = w
 				}
 			}
-			if !strings.Contains(warning, "MaxNodeBytes") || !strings.Contains(warning, "may be missing") {
-				t.Errorf("%s: no warning naming the oversized node: %q", name, a.Warnings)
+			if !strings.Contains(warning, "bytes held per value") || !strings.Contains(warning, "may be missing") || strings.Contains(warning, "--") {
+				t.Errorf("%s: no warning naming the oversized node (in library words): %q", name, a.Warnings)
+			}
+			if len(a.Oversized) != 1 || a.Oversized[0].What != "node" || a.Oversized[0].ID != "model.p.big" || a.Oversized[0].Limit != limit {
+				t.Errorf("%s: Oversized = %+v", name, a.Oversized)
 			}
 			if len(a.Skipped) != 2 {
 				t.Fatalf("%s: skipped = %+v", name, a.Skipped)
@@ -101,7 +104,7 @@ func TestOversizedNode(t *testing.T) {
 			if bound := limit + skimChunk; m.window > bound {
 				t.Errorf("%s: the skimmer's window grew to %d bytes for a %d-byte node, want at most %d", name, m.window, size, bound)
 			}
-			if len(m.oversized) != 1 || m.oversized[0].id != "model.p.big" || m.oversized[0].size < size-1024 {
+			if len(m.oversized) != 1 || m.oversized[0].ID != "model.p.big" || m.oversized[0].Size < size-1024 || m.oversized[0].Limit != limit {
 				t.Errorf("%s: oversized = %+v", name, m.oversized)
 			}
 		}
@@ -116,11 +119,11 @@ func TestOversizedNodeFitsDefault(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, w := range a.Warnings {
-		if strings.Contains(w, "MaxNodeBytes") {
+		if strings.Contains(w, "held per value") {
 			t.Errorf("unexpected warning %q", w)
 		}
 	}
-	if big := a.Skipped[0]; len(big.CompiledCode) < 900<<10 || fmt.Sprint(big.CausedBy) != "[model.p.a]" || fmt.Sprint(a.Skipped[1].CausedBy) != "[model.p.a]" {
+	if big := a.Skipped[0]; len(a.Oversized) != 0 || big.CompiledCode != "" || fmt.Sprint(big.CausedBy) != "[model.p.a]" || fmt.Sprint(a.Skipped[1].CausedBy) != "[model.p.a]" {
 		t.Errorf("node under the cap not read whole: caused_by %v, %v", big.CausedBy, a.Skipped[1].CausedBy)
 	}
 }

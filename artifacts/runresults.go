@@ -1,11 +1,15 @@
 package artifacts
 
 import (
+	"bytes"
 	"context"
+	"hash/maphash"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/go-json-experiment/json/jsontext"
 )
@@ -42,8 +46,14 @@ type result struct {
 	FailuresText  string
 	ExecutionTime float64
 	CompiledCode  string
-	RelationName  string
-	Embedded      *detail // pre-0.19 results embed their node
+	// CompiledCodeTruncated: CompiledCode was cut to MaxCompiledCodeBytes.
+	CompiledCodeTruncated bool
+	RelationName          string
+	Embedded              *detail // pre-0.19 results embed their node
+	// idHash is the hash of a unique_id that was not kept (a result not
+	// reported), for spotting duplicates; hasHash says it is set.
+	idHash  uint64
+	hasHash bool
 }
 
 // runResults is what the analysis keeps of run_results.json: the header,
@@ -55,32 +65,58 @@ type runResults struct {
 	total    int
 	counts   map[string]int
 	reported []result
+	// dups counts results whose unique_id was already listed; firstDup is
+	// the first such id (when it was read).
+	dups     int
+	firstDup string
 }
 
 // reportedSet is the set of reported ids that the run_results pass fills and
 // the manifest pass reads while both run. done is closed when it is complete
 // (or when run_results failed: the manifest pass then stops waiting).
+//
+// Ids are held as 64-bit hashes (maphash, seeded per analysis), so that the
+// manifest pass can look up a node by its raw name without allocating and
+// keep a node for later in 24 bytes; two ids of one pair colliding is a
+// 2^-64 event per pair of ids.
 type reportedSet struct {
+	seed maphash.Seed
 	mu   sync.RWMutex
-	ids  map[string]struct{}
+	ids  map[uint64]int // the status class of each reported id
 	done chan struct{}
 }
 
 func newReportedSet() *reportedSet {
-	return &reportedSet{ids: map[string]struct{}{}, done: make(chan struct{})}
+	return &reportedSet{seed: maphash.MakeSeed(), ids: map[uint64]int{}, done: make(chan struct{})}
 }
 
-func (s *reportedSet) add(id string) {
+// hash is the key of id in the set and in manifestData.details.
+func (s *reportedSet) hash(id string) uint64 { return maphash.String(s.seed, id) }
+
+// hashBytes is hash for an id held as bytes.
+func (s *reportedSet) hashBytes(id []byte) uint64 { return maphash.Bytes(s.seed, id) }
+
+// add notes a reported id with its status class; the first class stays.
+func (s *reportedSet) add(id string, class int) {
+	h := s.hash(id)
 	s.mu.Lock()
-	s.ids[id] = struct{}{}
+	if _, ok := s.ids[h]; !ok {
+		s.ids[h] = class
+	}
 	s.mu.Unlock()
 }
 
 func (s *reportedSet) has(id string) bool {
-	s.mu.RLock()
-	_, ok := s.ids[id]
-	s.mu.RUnlock()
+	_, ok := s.class(s.hash(id))
 	return ok
+}
+
+// class returns the status class of the reported id of hash h.
+func (s *reportedSet) class(h uint64) (int, bool) {
+	s.mu.RLock()
+	c, ok := s.ids[h]
+	s.mu.RUnlock()
+	return c, ok
 }
 
 func (s *reportedSet) complete() bool {
@@ -95,15 +131,29 @@ func (s *reportedSet) complete() bool {
 // readRunResults streams run_results.json. Each reported id is published to
 // set as soon as its result has been read.
 func readRunResults(ctx context.Context, r io.Reader, file string, limit int64, set *reportedSet) (*runResults, error) {
-	dec := jsontext.NewDecoder(&limitReader{r: r, n: limit}, decoderOptions...)
-	rr, err := decodeRunResults(ctx, dec, set)
+	hint := 0
+	if f, ok := r.(interface{ Stat() (os.FileInfo, error) }); ok {
+		if fi, err := f.Stat(); err == nil {
+			hint = int(min(fi.Size()/bytesPerResult, 1<<20))
+		}
+	}
+	r, err := sniffEncoding(r)
+	if err != nil {
+		return nil, classify(file, 0, err)
+	}
+	dec := jsontext.NewDecoder(newLimitReader(r, limit, LimitRunResults), decoderOptions...)
+	rr, err := decodeRunResults(ctx, dec, set, hint)
 	if err != nil {
 		return nil, classify(file, dec.InputOffset(), err)
 	}
 	return rr, nil
 }
 
-func decodeRunResults(ctx context.Context, dec *jsontext.Decoder, set *reportedSet) (*runResults, error) {
+// bytesPerResult is a high estimate of a result's size in run_results, to
+// size the set of ids met from the file size without oversizing it.
+const bytesPerResult = 400
+
+func decodeRunResults(ctx context.Context, dec *jsontext.Decoder, set *reportedSet, hint int) (*runResults, error) {
 	rr := &runResults{counts: map[string]int{}, shape: "flat"}
 	tok, err := dec.ReadToken()
 	if err == io.EOF {
@@ -129,7 +179,7 @@ func decodeRunResults(ctx context.Context, dec *jsontext.Decoder, set *reportedS
 			}
 		case "results":
 			sawResults = true
-			if err := readResults(ctx, dec, rr, set); err != nil {
+			if err := readResults(ctx, dec, rr, set, hint); err != nil {
 				return nil, err
 			}
 		case "elapsed_time":
@@ -164,47 +214,67 @@ func decodeRunResults(ctx context.Context, dec *jsontext.Decoder, set *reportedS
 	return rr, nil
 }
 
-func readResults(ctx context.Context, dec *jsontext.Decoder, rr *runResults, set *reportedSet) error {
+func readResults(ctx context.Context, dec *jsontext.Decoder, rr *runResults, set *reportedSet, hint int) error {
 	if dec.PeekKind() != '[' {
 		return wrongArtifact("\"results\" is a %s, not an array: this JSON is not a dbt run_results", kindName(dec.PeekKind()))
 	}
 	if _, err := dec.ReadToken(); err != nil {
 		return err
 	}
+	// Hashes of every unique_id met, to count a node listed twice once.
+	seed := maphash.MakeSeed()
+	seen := make(map[uint64]struct{}, hint)
+	var idBuf []byte
 	for i := 0; dec.PeekKind() != ']'; i++ {
 		if i%4096 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		res, err := readResult(dec)
+		res, ok, err := readResult(dec, seed, &idBuf)
 		if err != nil {
 			return err
 		}
-		if res == nil {
+		if !ok {
 			continue
+		}
+		if res.UniqueID != "" {
+			res.idHash, res.hasHash = maphash.String(seed, res.UniqueID), true
+		}
+		if res.hasHash {
+			if _, dup := seen[res.idHash]; dup {
+				if rr.dups++; rr.firstDup == "" {
+					rr.firstDup = res.UniqueID
+					if rr.firstDup == "" {
+						rr.firstDup = validUTF8(string(idBuf))
+					}
+				}
+				continue
+			}
+			seen[res.idHash] = struct{}{}
 		}
 		if res.Embedded != nil {
 			rr.shape = "embedded-node"
 		}
 		rr.total++
 		rr.counts[res.Status]++
-		if classOf(res.Status) != classNone {
-			set.add(res.UniqueID)
-			rr.reported = append(rr.reported, *res)
+		if class := classOf(res.Status); class != classNone {
+			set.add(res.UniqueID, class)
+			rr.reported = append(rr.reported, res)
 		}
 	}
 	_, err := dec.ReadToken()
 	return err
 }
 
-// readResult reads one result object. It returns nil for a non-object item,
-// which is skipped.
-func readResult(dec *jsontext.Decoder) (*result, error) {
-	ok, err := expectObject(dec)
-	if !ok || err != nil {
-		return nil, err
+// readResult reads one result object. It returns ok false for a non-object
+// item, which is skipped. The unique_id of a result that is not reported is
+// not kept but hashed, and its text left in idBuf (to name a duplicate). The
+// result is returned by value: most are not
+// kept, and none should cost an allocation.
+func readResult(dec *jsontext.Decoder, seed maphash.Seed, idBuf *[]byte) (res result, ok bool, err error) {
+	if ok, err = expectObject(dec); !ok || err != nil {
+		return res, false, err
 	}
 	var (
-		res                    result
 		statusSeen, flatStatus bool
 		errText                string
 		skip, fail, warn       bool
@@ -216,11 +286,22 @@ func readResult(dec *jsontext.Decoder) (*result, error) {
 	for dec.PeekKind() != '}' {
 		name, err := readName(dec, scratch)
 		if err != nil {
-			return nil, err
+			return res, false, err
 		}
 		switch string(name) {
 		case "unique_id", "message", "failures", "execution_time", "compiled_code", "compiled_sql", "relation_name":
 			if boring {
+				if string(name) == "unique_id" {
+					// Not kept, but hashed to spot duplicates.
+					var v jsontext.Value
+					if v, err = dec.ReadValue(); err == nil {
+						if id := rawID(v); len(id) > 0 {
+							res.idHash, res.hasHash = maphash.Bytes(seed, id), true
+							*idBuf = append((*idBuf)[:0], id...)
+						}
+					}
+					break
+				}
 				err = dec.SkipValue()
 				break
 			}
@@ -253,7 +334,7 @@ func readResult(dec *jsontext.Decoder) (*result, error) {
 		case "node":
 			var v jsontext.Value
 			if v, err = dec.ReadValue(); err == nil && v.Kind() == '{' {
-				res.Embedded = parseDetail(v)
+				res.Embedded = parseDetail(v, true)
 			}
 		case "error":
 			errText, err = looseString(dec)
@@ -267,11 +348,11 @@ func readResult(dec *jsontext.Decoder) (*result, error) {
 			err = dec.SkipValue()
 		}
 		if err != nil {
-			return nil, err
+			return res, false, err
 		}
 	}
 	if err := endObject(dec); err != nil {
-		return nil, err
+		return res, false, err
 	}
 	if res.Embedded != nil && res.UniqueID == "" {
 		// Pre-0.19 shape (also dbt 0.19.0a1, whose header says v1): the
@@ -308,7 +389,40 @@ func readResult(dec *jsontext.Decoder) (*result, error) {
 	if !statusSeen && res.Embedded == nil {
 		res.Status = ""
 	}
-	return &res, nil
+	if classOf(res.Status) == classSkipped {
+		res.CompiledCode = "" // a skipped node never ran it
+	}
+	res.CompiledCode, res.CompiledCodeTruncated = boundCode(res.CompiledCode)
+	return res, true, nil
+}
+
+// rawID returns the text of a unique_id value read raw: a string's content
+// (unescaped when it holds escapes), a number's text, else nil.
+func rawID(v jsontext.Value) []byte {
+	switch v.Kind() {
+	case '"':
+		if bytes.IndexByte(v, '\\') < 0 {
+			return v[1 : len(v)-1]
+		}
+		b, _ := jsontext.AppendUnquote(nil, v)
+		return b
+	case '0', 't', 'f':
+		return v
+	}
+	return nil
+}
+
+// boundCode cuts compiled code to MaxCompiledCodeBytes on a character
+// boundary and says whether it did.
+func boundCode(s string) (string, bool) {
+	if len(s) <= MaxCompiledCodeBytes {
+		return s, false
+	}
+	n := MaxCompiledCodeBytes
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return strings.Clone(s[:n]), true // not the whole string behind it
 }
 
 // readStatus reads a status without allocating for the common ones.

@@ -2,6 +2,7 @@ package artifacts
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -72,7 +73,7 @@ func TestJoinsAndLooseTypes(t *testing.T) {
 	if diff := cmp.Diff([]string{"unit_test.p.orders.test_orders"}, orders.CausedBy); diff != "" {
 		t.Errorf("a failing unit test skips its model (-want +got):\n%s", diff)
 	}
-	if orders.OriginalFilePath != `models\staging\orders.sql` || orders.Owner != "data-eng" || orders.CompiledCode != "select 1" {
+	if orders.OriginalFilePath != `models\staging\orders.sql` || orders.Owner != "data-eng" || orders.CompiledCode != "" {
 		t.Errorf("orders detail: %+v", orders)
 	}
 	report := nodeByID(t, all, "model.p.report")
@@ -153,5 +154,68 @@ func TestTestFailureRule(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("caused_by (-want +got):\n%s", diff)
+	}
+}
+
+// TestDuplicateResults: a node listed twice counts once, from its first
+// result, its causes are not repeated, and a warning says so.
+func TestDuplicateResults(t *testing.T) {
+	t.Parallel()
+	manifest := `{"metadata": {"invocation_id": "i"}, "nodes": {
+	  "model.p.a": {"depends_on": {"nodes": []}},
+	  "model.p.b": {"depends_on": {"nodes": ["model.p.a"]}},
+	  "model.p.c": {"depends_on": {"nodes": []}}}}`
+	runResults := `{"metadata": {"invocation_id": "i"}, "results": [
+	  {"status": "error", "unique_id": "model.p.a"},
+	  {"status": "skipped", "unique_id": "model.p.b"},
+	  {"status": "success", "unique_id": "model.p.c"},
+	  {"status": "error", "unique_id": "model.p.a"},
+	  {"status": "success", "unique_id": "model.p.b"},
+	  {"status": "error", "unique_id": "model.p.c"},
+	  {"status": "skipped", "unique_id": "model.p.\u0062"},
+	  {"status": "success", "unique_id": "model.p.c"}]}`
+	a := analyzeStrings(t, manifest, runResults)
+	if a.Total != 3 || a.DuplicateResults != 5 || len(a.Failed) != 1 || len(a.Skipped) != 1 {
+		t.Fatalf("total %d, dups %d, failed %d, skipped %d", a.Total, a.DuplicateResults, len(a.Failed), len(a.Skipped))
+	}
+	if diff := cmp.Diff(map[string]int{"error": 1, "skipped": 1, "success": 1}, a.Counts); diff != "" {
+		t.Errorf("counts (-want +got):\n%s", diff)
+	}
+	if b := a.Skipped[0]; fmt.Sprint(b.CausedBy) != "[model.p.a]" || b.CausedByCount != 1 {
+		t.Errorf("caused_by %v (%d)", b.CausedBy, b.CausedByCount)
+	}
+	if !strings.Contains(strings.Join(a.Warnings, "\n"), "5 result(s) under a unique_id it already listed (the first: model.p.a)") {
+		t.Errorf("no duplicate warning: %q", a.Warnings)
+	}
+	// A duplicate of a result that is not reported is named too.
+	a = analyzeStrings(t, manifest, `{"results": [{"status": "success", "unique_id": "model.p.c"}, {"status": "success", "unique_id": "model.p.c"}]}`)
+	if a.Total != 1 || a.Counts["success"] != 1 || !strings.Contains(strings.Join(a.Warnings, "\n"), "1 result(s) under a unique_id it already listed (the first: model.p.c)") {
+		t.Errorf("total %d, counts %v, warnings %q", a.Total, a.Counts, a.Warnings)
+	}
+}
+
+// TestCausedByCap: a skipped node with more causes than MaxCausedBy lists
+// the first in sort order and counts them all; the writers say "and N more".
+func TestCausedByCap(t *testing.T) {
+	t.Parallel()
+	var nodes, results, parents []string
+	for i := range MaxCausedBy + 5 {
+		id := fmt.Sprintf("model.p.f%02d", i)
+		nodes = append(nodes, fmt.Sprintf(`%q: {"depends_on": {"nodes": []}}`, id))
+		results = append(results, fmt.Sprintf(`{"status": "error", "unique_id": %q}`, id))
+		parents = append(parents, fmt.Sprintf("%q", id))
+	}
+	nodes = append(nodes, `"model.p.s": {"depends_on": {"nodes": [`+strings.Join(parents, ",")+`]}}`)
+	results = append([]string{`{"status": "skipped", "unique_id": "model.p.s"}`}, results...)
+	a := analyzeStrings(t, `{"nodes": {`+strings.Join(nodes, ",")+`}}`, `{"results": [`+strings.Join(results, ",")+`]}`)
+	s := a.Skipped[0]
+	if len(s.CausedBy) != MaxCausedBy || s.CausedByCount != MaxCausedBy+5 || s.CausedBy[0] != "model.p.f00" || s.CausedBy[MaxCausedBy-1] != fmt.Sprintf("model.p.f%02d", MaxCausedBy-1) {
+		t.Errorf("caused_by %v (%d)", s.CausedBy, s.CausedByCount)
+	}
+	var txt, md strings.Builder
+	_ = a.WriteText(&txt)
+	_ = a.WriteMarkdown(&md)
+	if !strings.Contains(txt.String(), "model.p.f19 and 5 more failed (1)") || !strings.Contains(md.String(), "and 22 more failed (1)") {
+		t.Errorf("writers do not say how many causes were left out:\n%s\n%s", txt.String(), md.String())
 	}
 }

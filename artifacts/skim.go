@@ -42,7 +42,7 @@ type heldTooBig struct {
 }
 
 func (e *heldTooBig) Error() string {
-	return fmt.Sprintf("a value of %d bytes at byte %d is over the %d bytes one value may hold in memory (Options.MaxNodeBytes)", e.size, e.off, e.limit)
+	return fmt.Sprintf("a value of %d bytes at byte %d is over the limit of %d bytes held per value", e.size, e.off, e.limit)
 }
 
 func (e *heldTooBig) Unwrap() error { return ErrTooLarge }
@@ -281,7 +281,7 @@ func (s *skimmer) key() ([]byte, error) {
 }
 
 func (s *skimmer) nameTooLong() error {
-	return &ParseError{Offset: s.offset(), Err: fmt.Errorf("%w: a member name longer than %d bytes (Options.MaxNodeBytes)", ErrTooLarge, s.maxHold)}
+	return &ParseError{Offset: s.offset(), Err: &LimitError{Limit: LimitValue, Max: int64(s.maxHold)}}
 }
 
 // structural marks the bytes the container scan stops at.

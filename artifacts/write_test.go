@@ -3,8 +3,11 @@ package artifacts
 import (
 	"bytes"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/boltfetch/boltfetch/internal/safetext"
 )
 
 // bigAnalysis has far more to say than a chat message can hold.
@@ -71,6 +74,78 @@ func TestWhere(t *testing.T) {
 	} {
 		if got := where(tt.n); got != tt.want {
 			t.Errorf("where(%+v) = %q, want %q", tt.n, got, tt.want)
+		}
+	}
+}
+
+// fillStrings sets every string of v (fields, slice items, map keys, through
+// structs, pointers and slices) to s: the writers' class test then cannot
+// miss a field added later.
+func fillStrings(v reflect.Value, s string) {
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(s)
+	case reflect.Pointer:
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		fillStrings(v.Elem(), s)
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				fillStrings(v.Field(i), s)
+			}
+		}
+	case reflect.Slice:
+		if v.Len() == 0 {
+			v.Set(reflect.MakeSlice(v.Type(), 2, 2))
+		}
+		for i := range v.Len() {
+			fillStrings(v.Index(i), s)
+		}
+	case reflect.Map:
+		if v.Type().Key().Kind() == reflect.String {
+			m := reflect.MakeMap(v.Type())
+			m.SetMapIndex(reflect.ValueOf(s).Convert(v.Type().Key()), reflect.Zero(v.Type().Elem()))
+			v.Set(m)
+		}
+	}
+}
+
+// TestWritersNeutraliseHostileStrings is the class test of the text and
+// markdown writers: every hostile string, in every string field of the
+// analysis and of its nodes, comes out with no raw control, bidi control or
+// invalid UTF-8, and the markdown keeps its structure.
+func TestWritersNeutraliseHostileStrings(t *testing.T) {
+	t.Parallel()
+	for _, h := range safetext.Hostile {
+		a := &Analysis{}
+		fillStrings(reflect.ValueOf(a), h)
+		for _, list := range [][]Node{a.Failed, a.Warned, a.Skipped} {
+			for i := range list {
+				list[i].Status = h // a hostile status still lands in its list
+			}
+		}
+		var txt, md bytes.Buffer
+		if err := a.WriteText(&txt); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.WriteMarkdown(&md); err != nil {
+			t.Fatal(err)
+		}
+		for name, out := range map[string]string{"text": txt.String(), "markdown": md.String()} {
+			if r, ok := safetext.Clean(out, "\n\t"); !ok {
+				t.Errorf("%s of %q keeps %U:\n%s", name, h, r, out)
+			}
+		}
+		// Outside text never opens a line of markdown, and fences pair up.
+		for line := range strings.SplitSeq(md.String(), "\n") {
+			if line != "" && !strings.HasPrefix(line, "- ") && !strings.HasPrefix(line, "  ") && !strings.HasPrefix(line, "> ") && !strings.HasPrefix(line, "**") && !strings.HasPrefix(line, "❌ ") {
+				t.Errorf("markdown of %q has a line opened by outside text: %q", h, line)
+			}
+		}
+		if n := strings.Count(md.String(), "```"); n != 2*(len(a.Failed)+len(a.Warned)) {
+			t.Errorf("markdown of %q has %d fences, want %d", h, n, 2*(len(a.Failed)+len(a.Warned)))
 		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"path"
 	"strings"
+
+	"github.com/boltfetch/boltfetch/internal/safetext"
 )
 
 // WriteText writes a terminal summary: the run, each command with what was
@@ -13,19 +15,19 @@ import (
 func (rep *Report) WriteText(w io.Writer) error {
 	ew := &errWriter{w: w}
 	r := rep.Run
-	ew.printf("Bolt run %s (%s) in %s: %s\n", orDash(string(r.ID)), orDash(r.ScheduleName), orDash(workspaceName(r.Workspace)), orDash(r.Status))
+	ew.printf("Bolt run %s (%s) in %s: %s\n", line(orDash(string(r.ID))), line(orDash(r.ScheduleName)), line(orDash(workspaceName(r.Workspace))), line(orDash(r.Status)))
 	if r.RunURL != "" {
-		ew.printf("  %s\n", r.RunURL)
+		ew.printf("  %s\n", line(r.RunURL))
 	}
 	if rep.NothingToFetch {
 		ew.printf("Nothing to fetch: %s.\n", nothingReason(rep))
 		return ew.err
 	}
-	ew.printf("Archive: %s/%s\n", rep.Archive.Location, rep.Archive.Folder)
+	ew.printf("Archive: %s/%s\n", line(rep.Archive.Location), line(rep.Archive.Folder))
 	for _, c := range rep.Commands {
-		ew.printf("\n== %s  %s  [%s%s]\n", orDash(string(c.ID)), c.Command, orDash(c.Status), rcText(c.ReturnCode))
+		ew.printf("\n== %s  %s  [%s%s]\n", line(orDash(string(c.ID))), line(c.Command), line(orDash(c.Status)), rcText(c.ReturnCode))
 		if dir := c.folder(); dir != "" {
-			ew.printf("   in %s/\n", dir)
+			ew.printf("   in %s/\n", line(dir))
 		}
 		if c.Logs != nil && c.Logs.Stdout != nil && c.Logs.Stderr != nil {
 			ew.printf("   stdout.log %s, stderr.log %s\n", humanBytes(c.Logs.Stdout.Bytes), humanBytes(c.Logs.Stderr.Bytes))
@@ -33,11 +35,11 @@ func (rep *Report) WriteText(w io.Writer) error {
 		for _, a := range c.Artifacts {
 			switch {
 			case a.Error != nil:
-				ew.printf("   %s FAILED: %s\n", a.Path, *a.Error)
+				ew.printf("   %s FAILED: %s\n", line(a.Path), line(*a.Error))
 			case a.Reused:
-				ew.printf("   %s %s, already archived (%s)\n", a.Path, humanBytes(a.Bytes), shortSum(a.SHA256))
+				ew.printf("   %s %s, already archived (%s)\n", line(a.Path), humanBytes(a.Bytes), line(shortSum(a.SHA256)))
 			default:
-				ew.printf("   %s %s (%s)\n", a.Path, humanBytes(a.Bytes), shortSum(a.SHA256))
+				ew.printf("   %s %s (%s)\n", line(a.Path), humanBytes(a.Bytes), line(shortSum(a.SHA256)))
 			}
 		}
 		if c.Analysis != nil {
@@ -60,7 +62,7 @@ func (rep *Report) WriteText(w io.Writer) error {
 	}
 	ew.printf("%s:\n", plural(len(rep.Errors), "follow-up error"))
 	for _, e := range rep.Errors {
-		ew.printf("  - %s\n", e.text())
+		ew.printf("  - %s\n", line(e.text()))
 	}
 	return ew.err
 }
@@ -69,14 +71,11 @@ func (rep *Report) WriteText(w io.Writer) error {
 func (rep *Report) WriteMarkdown(w io.Writer) error {
 	ew := &errWriter{w: w}
 	r := rep.Run
-	title := fmt.Sprintf("Bolt run %s", orDash(string(r.ID)))
-	if r.RunURL != "" {
-		title = fmt.Sprintf("[%s](%s)", title, r.RunURL)
-	}
-	ew.printf("## %s: %s\n\n", title, orDash(r.Status))
+	title := safetext.Link(fmt.Sprintf("Bolt run %s", orDash(string(r.ID))), r.RunURL)
+	ew.printf("## %s: %s\n\n", title, safetext.Markdown(orDash(r.Status)))
 	ew.printf("Schedule `%s` in workspace `%s`", mdCode(orDash(r.ScheduleName)), mdCode(orDash(workspaceName(r.Workspace))))
 	if r.Start != "" {
-		ew.printf(", %s to %s", r.Start, orDash(r.End))
+		ew.printf(", %s to %s", safetext.Markdown(r.Start), safetext.Markdown(orDash(r.End)))
 	}
 	ew.printf(".\n\n")
 	if rep.NothingToFetch {
@@ -184,13 +183,18 @@ func shortSum(s string) string {
 	return "sha256 " + s
 }
 
-// mdCode keeps outside text from breaking out of a code span.
-func mdCode(s string) string { return strings.NewReplacer("`", "'", "\n", " ", "\r", " ").Replace(s) }
+// Outside strings (payload and artifacts) are printed only through these,
+// which apply internal/safetext's rule: no raw control, bidi control or
+// invalid UTF-8 reaches a terminal or a comment, and markup is escaped.
 
-// mdCell keeps outside text inside one table cell or list item.
-func mdCell(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ", "<", "&lt;", ">", "&gt;").Replace(s)
-}
+// line keeps outside text on one terminal line, controls shown escaped.
+func line(s string) string { return safetext.Line(s) }
+
+// mdCode keeps outside text inside a code span, also in a table cell.
+func mdCode(s string) string { return safetext.Code(s) }
+
+// mdCell keeps outside text plain inside one table cell or list item.
+func mdCell(s string) string { return safetext.Markdown(s) }
 
 func humanBytes(n int64) string {
 	switch {

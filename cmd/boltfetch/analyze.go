@@ -1,11 +1,11 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 
 	"github.com/boltfetch/boltfetch/artifacts"
+	"github.com/boltfetch/boltfetch/internal/safetext"
 	"github.com/spf13/cobra"
 )
 
@@ -17,7 +17,12 @@ type analyzeOptions struct {
 	MaxManifestSize      string
 	MaxRunResultsSize    string
 	MaxNodeSize          string
+	FailOnDBTFailure     bool
 }
+
+// exitDBTFailure is the exit status of --fail-on-dbt-failure when dbt
+// itself failed (a failed node) and the analysis succeeded.
+const exitDBTFailure = 3
 
 func newAnalyzeCmd(io *iostreams, runF func(*analyzeOptions) error) *cobra.Command {
 	opts := &analyzeOptions{}
@@ -28,8 +33,9 @@ func newAnalyzeCmd(io *iostreams, runF func(*analyzeOptions) error) *cobra.Comma
 0.x to Fusion) and reports the failed, warned and skipped nodes, each skipped
 node with the failures upstream that caused it.
 
-Exit status: 0 when the artifacts were analysed, whatever dbt's outcome;
-2 when a file is missing, unreadable, truncated or not the expected artifact.`,
+Exit status: 0 when the artifacts were analysed, whatever dbt's outcome
+(3 with --fail-on-dbt-failure when a node failed); 2 when a file is
+missing, unreadable, truncated, not UTF-8 JSON or not the expected artifact.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Manifest == "" || opts.RunResults == "" {
@@ -64,19 +70,21 @@ Exit status: 0 when the artifacts were analysed, whatever dbt's outcome;
 	f.StringVar(&opts.MaxRunResultsSize, "max-run-results-size", "1GiB", "refuse a run_results larger than this")
 	f.StringVar(&opts.MaxNodeSize, "max-node-size", "16MiB", "hold at most this much of one manifest node; a larger node is skipped with a warning (its edges are lost)")
 	f.BoolVar(&opts.Limits.Validate, "validate", false, "check that every manifest node is valid JSON (slower)")
+	f.BoolVar(&opts.FailOnDBTFailure, "fail-on-dbt-failure", false, "exit 3 when dbt itself failed (a failed node) and the analysis succeeded")
 	return cmd
 }
 
 func runAnalyze(cmd *cobra.Command, io *iostreams, opts *analyzeOptions) error {
 	a, err := artifacts.AnalyzeFiles(cmd.Context(), opts.Manifest, opts.RunResults, opts.Limits)
 	if err != nil {
-		return withCode(exitBadInput, err)
+		return withCode(exitBadInput, analyzeError(err))
+	}
+	for _, o := range a.Oversized {
+		fmt.Fprintf(io.Err, "boltfetch: the manifest %s %s (%d bytes) is over --max-node-size (%d bytes): it was skipped; raise --max-node-size to keep it\n", o.What, safetext.Line(o.ID), o.Size, o.Limit)
 	}
 	switch opts.Format {
 	case "json":
-		enc := json.NewEncoder(io.Out)
-		enc.SetIndent("", "  ")
-		err = enc.Encode(a)
+		err = a.WriteJSON(io.Out)
 	case "markdown":
 		err = a.WriteMarkdown(io.Out)
 	default:
@@ -85,5 +93,25 @@ func runAnalyze(cmd *cobra.Command, io *iostreams, opts *analyzeOptions) error {
 	if err != nil {
 		return fmt.Errorf("write the analysis: %w", err)
 	}
+	if opts.FailOnDBTFailure && len(a.Failed) > 0 {
+		return withCode(exitDBTFailure, fmt.Errorf("dbt failed: %d node(s) failed (--fail-on-dbt-failure)", len(a.Failed)))
+	}
 	return nil
+}
+
+// analyzeError words a library error with the flag that sets the limit it
+// hit.
+func analyzeError(err error) error {
+	var le *artifacts.LimitError
+	if errors.As(err, &le) {
+		flag := map[string]string{
+			artifacts.LimitManifest:   "--max-manifest-size",
+			artifacts.LimitRunResults: "--max-run-results-size",
+			artifacts.LimitValue:      "--max-node-size",
+		}[le.Limit]
+		if flag != "" {
+			return fmt.Errorf("%w (raise %s)", err, flag)
+		}
+	}
+	return err
 }

@@ -90,7 +90,8 @@ func TestAnalyzeBadInput(t *testing.T) {
 		{"empty run_results", []string{"analyze", "--manifest", m, "--run-results", empty}, []string{empty, "at byte 0", "empty"}},
 		{"truncated manifest", []string{"analyze", "--manifest", trunc, "--run-results", r}, []string{trunc, "at byte 1000", "truncated"}},
 		{"swapped files", []string{"analyze", "--manifest", r, "--run-results", m}, []string{"swap the two files"}},
-		{"too large", []string{"analyze", "--manifest", m, "--run-results", r, "--max-manifest-size", "1MiB"}, []string{"larger than the configured limit"}},
+		{"too large", []string{"analyze", "--manifest", m, "--run-results", r, "--max-manifest-size", "1MiB"}, []string{"larger than the configured limit", "raise --max-manifest-size"}},
+		{"bad input wins over --fail-on-dbt-failure", []string{"analyze", "--manifest", trunc, "--run-results", r, "--fail-on-dbt-failure"}, []string{"truncated"}},
 		{"negative limit", []string{"analyze", "--manifest", m, "--run-results", r, "--max-run-results-size", "-1"}, []string{"positive"}},
 	}
 	for _, tt := range tests {
@@ -143,5 +144,57 @@ func TestAnalyzeFlagDefaults(t *testing.T) {
 	}
 	if got.Limits.MaxManifestBytes != artifacts.DefaultMaxManifestBytes || got.Limits.MaxRunResultsBytes != artifacts.DefaultMaxRunResultsBytes {
 		t.Errorf("default limits %d/%d, want %d/%d", got.Limits.MaxManifestBytes, got.Limits.MaxRunResultsBytes, artifacts.DefaultMaxManifestBytes, artifacts.DefaultMaxRunResultsBytes)
+	}
+}
+
+// TestAnalyzeFailOnDBTFailure: --fail-on-dbt-failure exits 3 when a node
+// failed and the analysis succeeded, 0 when nothing failed; without it, 0.
+func TestAnalyzeFailOnDBTFailure(t *testing.T) {
+	t.Parallel()
+	m, r := testdataPair(t)
+	dir := t.TempDir()
+	okM, okR := filepath.Join(dir, "m.json"), filepath.Join(dir, "r.json")
+	if err := os.WriteFile(okM, []byte(`{"metadata": {"invocation_id": "i"}, "nodes": {"model.p.a": {"depends_on": {"nodes": []}}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(okR, []byte(`{"metadata": {"invocation_id": "i"}, "results": [{"unique_id": "model.p.a", "status": "success"}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		args []string
+		want int
+	}{
+		{"failed node, flag", []string{"analyze", "--manifest", m, "--run-results", r, "--fail-on-dbt-failure", "--format", "json"}, exitDBTFailure},
+		{"failed node, no flag", []string{"analyze", "--manifest", m, "--run-results", r}, exitOK},
+		{"nothing failed, flag", []string{"analyze", "--manifest", okM, "--run-results", okR, "--fail-on-dbt-failure"}, exitOK},
+	} {
+		code, out, errOut := runCLI(t, tt.args...)
+		if code != tt.want {
+			t.Errorf("%s: exit %d, want %d (stderr %q)", tt.name, code, tt.want, errOut)
+		}
+		if out == "" {
+			t.Errorf("%s: no analysis written", tt.name)
+		}
+		if code == exitDBTFailure && !strings.Contains(errOut, "1 node(s) failed") {
+			t.Errorf("%s: stderr %q does not say why", tt.name, errOut)
+		}
+	}
+}
+
+// TestAnalyzeOversizedWording: the library reports an oversized node as
+// data; the CLI words it with its flag.
+func TestAnalyzeOversizedWording(t *testing.T) {
+	t.Parallel()
+	m, r := testdataPair(t)
+	code, out, errOut := runCLI(t, "analyze", "--manifest", m, "--run-results", r, "--max-node-size", "2KiB")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(errOut, "is over --max-node-size (2048 bytes)") || !strings.Contains(errOut, "raise --max-node-size") {
+		t.Errorf("stderr does not name the flag: %q", errOut)
+	}
+	if strings.Contains(out, "--max-node-size") {
+		t.Errorf("the analysis itself names a CLI flag:\n%s", out)
 	}
 }

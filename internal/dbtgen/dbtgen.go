@@ -31,6 +31,13 @@ type Spec struct {
 	FailTests int
 	// WarnTests is how many tests end in status "warn". Default 3.
 	WarnTests int
+	// FailFraction, when set, is the fraction of all nodes planned to fail:
+	// it sets FailModels and FailTests (half each) unless they are set, and
+	// draws failing models from the last tenth of the models instead of the
+	// last fiftieth. A planned failure downstream of an earlier one is
+	// skipped instead, so fewer fail: at 120,000 nodes, 0.015 gives 1,097
+	// failures (0.9%) and 5,584 skipped nodes. Default 0.
+	FailFraction float64
 	// Macros is the number of macros written (bulk the analysis must skip).
 	// Default Nodes/100 + 10.
 	Macros int
@@ -79,6 +86,15 @@ type gnode struct {
 func (s *Spec) defaults() {
 	if s.Nodes <= 0 {
 		s.Nodes = 1000
+	}
+	if s.FailFraction > 0 {
+		half := max(1, int(s.FailFraction*float64(s.Nodes)/2+0.5))
+		if s.FailModels == 0 {
+			s.FailModels = half
+		}
+		if s.FailTests == 0 {
+			s.FailTests = half
+		}
 	}
 	if s.FailModels == 0 {
 		s.FailModels = 3
@@ -203,7 +219,11 @@ func simulate(spec Spec, nodes []gnode, r *rand.Rand) (status []string, causes [
 	}
 	// Failing models come from the last tenth of the DAG so that a run keeps a
 	// realistic mix of successes and skips instead of skipping everything.
-	pick(models[len(models)*49/50:], spec.FailModels, "error")
+	pool := models[len(models)*49/50:]
+	if spec.FailFraction > 0 {
+		pool = models[len(models)*9/10:]
+	}
+	pick(pool, spec.FailModels, "error")
 	pick(tests, spec.FailTests, "fail")
 	pick(tests, spec.WarnTests, "warn")
 
@@ -272,6 +292,9 @@ func Write(manifest, runResults io.Writer, spec Spec) (Truth, error) {
 	spec.defaults()
 	if spec.FailModels < 0 || spec.FailTests < 0 || spec.WarnTests < 0 {
 		return Truth{}, errors.New("dbtgen: negative failure counts")
+	}
+	if spec.FailFraction < 0 || spec.FailFraction > 1 {
+		return Truth{}, errors.New("dbtgen: FailFraction out of [0, 1]")
 	}
 	r := rand.New(rand.NewPCG(uint64(spec.Seed), 0xdb7))
 	nodes := build(spec, r)

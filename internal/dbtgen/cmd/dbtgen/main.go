@@ -25,6 +25,7 @@ func main() {
 	flag.IntVar(&spec.FailTests, "fail-tests", 5, "tests that fail")
 	flag.IntVar(&spec.WarnTests, "warn-tests", 5, "tests that warn")
 	flag.IntVar(&spec.Pad, "pad", 0, "bytes of SQL padding per model (0: default)")
+	flag.Float64Var(&spec.FailFraction, "fail-fraction", 0, "fraction of nodes that fail (sets -fail-models and -fail-tests when they are 0)")
 	flag.Parse()
 	if err := run(*out, spec); err != nil {
 		fmt.Fprintln(os.Stderr, "dbtgen:", err)

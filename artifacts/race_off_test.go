@@ -1,0 +1,7 @@
+//go:build !race
+
+package artifacts
+
+// raceEnabled is true under the race detector, which multiplies memory and
+// time: TestGrowth does not measure there.
+const raceEnabled = false
