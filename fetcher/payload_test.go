@@ -280,11 +280,11 @@ func TestParsePayloadMalformed(t *testing.T) {
 	// Encodings JSON parsers would call "invalid character" at byte 0 are
 	// named.
 	for enc, in := range map[string][]byte{
-		"gzip":                {0x1f, 0x8b, 8, 0},
-		"byte order mark":     append([]byte{0xef, 0xbb, 0xbf}, `{"commands":[]}`...),
-		"UTF-16 (with a byte": {0xff, 0xfe, '{', 0, '}', 0},
-		"UTF-16":              {'{', 0, '}', 0},
-		"UTF-32":              {0, 0, 0xfe, 0xff},
+		"gzip":           {0x1f, 0x8b, 8, 0},
+		"UTF-8 with BOM": append([]byte{0xef, 0xbb, 0xbf}, `{"commands":[]}`...),
+		"UTF-16LE":       {0xff, 0xfe, '{', 0, '}', 0},
+		"UTF-16BE":       {0, '{', 0, '}'},
+		"UTF-32BE":       {0, 0, 0xfe, 0xff},
 	} {
 		_, err := ParsePayload(in)
 		if !errors.Is(err, ErrBadInput) || !strings.Contains(err.Error(), enc) {

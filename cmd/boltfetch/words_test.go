@@ -140,7 +140,7 @@ func TestWordFetcherErrors(t *testing.T) {
 func TestLibraryErrorsNameNoFlags(t *testing.T) {
 	t.Parallel()
 	flag := regexp.MustCompile(`--[a-z]`)
-	for _, dir := range []string{"../../fetcher", "../../client", "../../archive", "../../internal/retry"} {
+	for _, dir := range []string{"../../fetcher", "../../client", "../../archive", "../../artifacts", "../../lineage", "../../internal/retry"} {
 		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 		if err != nil || len(files) == 0 {
 			t.Fatalf("%s: no Go files (%v)", dir, err)
