@@ -25,21 +25,7 @@ func NewAnalyzer(opts artifacts.Options) Analyzer {
 	if opts.MaxPendingBytes == 0 {
 		opts.MaxPendingBytes = analysisPendingBytes
 	}
-	return func(ctx context.Context, manifest, runResults io.Reader) (Analysis, error) {
-		a, err := artifacts.Analyze(ctx, manifest, runResults, opts)
-		if err != nil {
-			return nil, err
-		}
-		return dbtAnalysis{a}, nil
+	return func(ctx context.Context, manifest, runResults io.Reader) (*artifacts.Analysis, error) {
+		return artifacts.Analyze(ctx, manifest, runResults, opts)
 	}
-}
-
-// dbtAnalysis is an *artifacts.Analysis as the report embeds it: the same
-// JSON object, its own text and Markdown renderings, and node counts for
-// the summary.
-type dbtAnalysis struct{ *artifacts.Analysis }
-
-// NodeCounts implements NodeCounter.
-func (a dbtAnalysis) NodeCounts() (failed, warned, skipped int) {
-	return len(a.Failed), len(a.Warned), len(a.Skipped)
 }

@@ -37,6 +37,7 @@ func TestFetchDemoRun(t *testing.T) {
 		t.Fatalf("folder = %q, want %q", rep.Archive.Folder, folder)
 	}
 	want := []string{
+		folder + "/.boltfetch.lock",
 		folder + "/commands/193439/command.json",
 		folder + "/commands/193439/stderr.log",
 		folder + "/commands/193439/stdout.log",
