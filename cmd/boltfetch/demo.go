@@ -24,6 +24,8 @@ type demoOptions struct {
 	outSet           bool // --out was given, maybe empty
 	Format           string
 	FailOnDBTFailure bool
+
+	archiveFlags
 }
 
 func newDemoCmd(io *iostreams, runF func(*demoOptions) error) *cobra.Command {
@@ -49,7 +51,8 @@ the dbt failure inside the run is the point of the demo. With
 			return runDemo(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Out, "out", "", "archive folder (default: a new temporary folder)")
+	cmd.Flags().StringVar(&opts.Out, "out", "", "archive folder or bucket URL, as for fetch (default: a new temporary folder)")
+	opts.archiveFlags.register(cmd.Flags())
 	cmd.Flags().StringVar(&opts.Format, "format", "text", "report format on stdout: text, json or markdown")
 	cmd.Flags().BoolVar(&opts.FailOnDBTFailure, "fail-on-dbt-failure", false, "exit 3 when the follow-up is complete but dbt itself failed (it does, in the demo run)")
 	return cmd
@@ -60,6 +63,10 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 	case "text", "json", "markdown":
 	default:
 		return withCode(exitBadInput, fmt.Errorf("--format %q: want text, json or markdown", opts.Format))
+	}
+	var fopts fetcher.Options
+	if err := opts.archiveFlags.apply(&fopts); err != nil {
+		return withCode(exitBadInput, err)
 	}
 	out := opts.Out
 	if opts.outSet && strings.TrimSpace(out) == "" {
@@ -92,5 +99,5 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 	fmt.Fprintf(opts.io.Err, "boltfetch demo: fake Bolt API on %s, archive in %s\n", u.Host, out)
 	// Allow exactly the fake's loopback host, as a user would with --allow-host.
 	ccfg := client.Config{APIKey: key, APISecret: secret, AllowHosts: []string{u.Hostname()}}
-	return followUp(ctx, opts.io, payload, out, slog.LevelWarn, ccfg, fetcher.Options{}, opts.Format, opts.FailOnDBTFailure)
+	return followUp(ctx, opts.io, payload, out, slog.LevelWarn, ccfg, fopts, opts.Format, opts.FailOnDBTFailure)
 }
