@@ -528,7 +528,11 @@ func (r *runner) artifactTask(ctx context.Context, cs *cmdState, slot int) {
 			continue
 		}
 		task.Done(err)
-		fail("download", err)
+		stage := StageDownload
+		if de != nil && de.Kind == KindArchive {
+			stage = StageArchive // the store refused the file, not the download
+		}
+		fail(stage, err)
 		return
 	}
 }

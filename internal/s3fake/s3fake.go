@@ -39,6 +39,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	failPart func(r *http.Request) bool
+	getKeys  []string
 }
 
 // Start listens on a free loopback port and serves until Close.
@@ -104,6 +105,14 @@ func SetEnv() {
 // listings.
 func (s *Server) ContentGETs() int64 { return s.contentGETs.Load() }
 
+// GETKeys returns the keys read by GET (in path form, bucket excluded),
+// since the last ResetCounts.
+func (s *Server) GETKeys() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.getKeys...)
+}
+
 // HEADs counts HEAD requests for objects (attribute reads).
 func (s *Server) HEADs() int64 { return s.heads.Load() }
 
@@ -115,6 +124,9 @@ func (s *Server) ResetCounts() {
 	s.contentGETs.Store(0)
 	s.heads.Store(0)
 	s.puts.Store(0)
+	s.mu.Lock()
+	s.getKeys = nil
+	s.mu.Unlock()
 }
 
 // FailPUT makes every PUT (an object or a part of one) for which fail
@@ -133,6 +145,9 @@ func (s *Server) wrap(h http.Handler) http.Handler {
 		switch {
 		case r.Method == http.MethodGet && isObject && !r.URL.Query().Has("uploadId"):
 			s.contentGETs.Add(1)
+			s.mu.Lock()
+			s.getKeys = append(s.getKeys, parts[1])
+			s.mu.Unlock()
 		case r.Method == http.MethodHead && isObject:
 			s.heads.Add(1)
 		case r.Method == http.MethodPut:
