@@ -28,7 +28,7 @@ import (
 const (
 	// DefaultPartSize is the size of one uploaded part, held in memory
 	// once per part in flight.
-	DefaultPartSize = 8 << 20
+	DefaultPartSize = 5 << 20
 	// DefaultPartsInFlight is how many parts of one object upload at once.
 	DefaultPartsInFlight = 2
 	// DefaultSweepAge is the age past which an incomplete multipart upload
@@ -124,6 +124,8 @@ type Store struct {
 	location string
 	scheme   string
 	opts     Options
+	// beforeWrite adjusts each upload (S3: see tuneS3Upload), or is nil.
+	beforeWrite func(as func(any) bool) error
 }
 
 // Open opens the bucket that rawURL names, probes it and sweeps orphaned
@@ -163,6 +165,9 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 		return nil, &ConfigError{Location: loc, Reason: "cannot open", Err: err}
 	}
 	s := &Store{bucket: b, prefix: prefix, location: loc, scheme: scheme, opts: opts}
+	if scheme == "s3" {
+		s.beforeWrite = s.tuneS3Upload
+	}
 	if err := s.probe(ctx); err != nil {
 		b.Close()
 		return nil, err
@@ -238,6 +243,7 @@ func (s *Store) CreateWithOptions(ctx context.Context, key string, o archive.Cre
 		DisableContentTypeDetection: true,
 		ContentEncoding:             o.ContentEncoding,
 		Metadata:                    o.Metadata,
+		BeforeWrite:                 s.beforeWrite,
 	})
 	if err != nil {
 		cancel()

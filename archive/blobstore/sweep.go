@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 )
@@ -54,6 +55,31 @@ func (s *Store) sweep(ctx context.Context, age time.Duration) {
 	if aborted > 0 {
 		s.opts.Logger.Info("archive: aborted orphaned multipart uploads", "location", s.location, "count", aborted, "older_than", age)
 	}
+}
+
+// tuneS3Upload bounds the memory of one S3 upload. gocloud builds the SDK's
+// transfer manager with its defaults, which read the first 16 MiB of an
+// upload whole (growing a buffer to get there) before choosing between one
+// PUT and a multipart upload, and which abort a failed multipart upload with
+// the upload's own context: already cancelled when the upload was
+// cancelled, so the abort fails and the upload is orphaned. The manager
+// gocloud hands over is replaced here by one that reads parts of PartSize
+// from the first byte and aborts with a fresh context (FailTimeout).
+func (s *Store) tuneS3Upload(as func(any) bool) error {
+	var tm *transfermanager.Client
+	var client *s3.Client
+	if !as(&tm) || !s.bucket.As(&client) {
+		return nil
+	}
+	checksum := client.Options().RequestChecksumCalculation
+	*tm = *transfermanager.New(client, func(o *transfermanager.Options) {
+		o.PartSizeBytes = int64(s.opts.PartSize)
+		o.Concurrency = s.opts.PartsInFlight
+		o.MultipartUploadThreshold = int64(s.opts.PartSize)
+		o.RequestChecksumCalculation = checksum
+		o.FailTimeout = abortTimeout
+	})
+	return nil
 }
 
 // bucketName is the bucket (or container) name, the URL's host.

@@ -72,8 +72,12 @@ func (s *Server) Close() error { return s.srv.Close() }
 
 // BucketURL is the s3:// URL of bucket/prefix on this server (path style,
 // custom endpoint), as boltfetch's --out takes it.
-func (s *Server) BucketURL(bucket, prefix string) string {
-	q := url.Values{"endpoint": {s.URL}, "region": {Region}, "use_path_style": {"true"}}
+func (s *Server) BucketURL(bucket, prefix string) string { return BucketURL(s.URL, bucket, prefix) }
+
+// BucketURL is the s3:// URL of bucket/prefix on the S3 endpoint at
+// endpoint (path style).
+func BucketURL(endpoint, bucket, prefix string) string {
+	q := url.Values{"endpoint": {endpoint}, "region": {Region}, "use_path_style": {"true"}}
 	p := ""
 	if prefix != "" {
 		p = "/" + strings.Trim(prefix, "/")
