@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"strings"
@@ -281,4 +283,31 @@ func countUploads(t *testing.T, s *blobstore.Store) int {
 		t.Fatal(err)
 	}
 	return len(out.Uploads)
+}
+
+// TestFailedPartLeavesNothing: a part that the server keeps refusing fails
+// the commit; no object appears and the multipart upload is aborted.
+func TestFailedPartLeavesNothing(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, s3srv.BucketURL("conf", uniquePrefix()), blobstore.Options{PartSize: 5 << 20})
+	s3srv.FailPUT(func(r *http.Request) bool {
+		return strings.HasSuffix(r.URL.Path, "/part/x.bin") && r.URL.Query().Get("partNumber") == "2"
+	})
+	defer s3srv.FailPUT(nil)
+	w, err := s.Create(ctx, "part/x.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := bytes.Repeat([]byte("x"), 12<<20) // three parts
+	_, werr := w.Write(data)
+	cerr := w.Commit()
+	if werr == nil && cerr == nil {
+		t.Fatal("the upload succeeded with a refused part")
+	}
+	if _, err := s.Stat(ctx, "part/x.bin"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Stat after the failed upload = %v, want no object", err)
+	}
+	if n := countUploads(t, s); n != 0 {
+		t.Fatalf("%d multipart uploads left", n)
+	}
 }
