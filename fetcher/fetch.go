@@ -200,6 +200,11 @@ type cmdState struct {
 	streamAn   *artifacts.Analysis
 	streamErr  error
 
+	// resultsGo is closed once the run_results task holds its slot of a
+	// shared Limiter, or has ended (see acquireSlot).
+	resultsGo     chan struct{}
+	resultsGoOnce sync.Once
+
 	fetchLogs    bool
 	resourceIdx  []int // payload resource index of each rep.Artifacts slot
 	writeRecord  bool
@@ -246,8 +251,13 @@ func (r *runner) plan(ctx context.Context, cmds []Command) {
 		}
 		seen[strings.ToLower(idName)] = true
 		cs.dir = r.folder + "/commands/" + idName
+		idx, err := loadIndex(ctx, r.store, cs.dir, r.log)
+		if err != nil {
+			cs.addErr(r.log, ItemError{Path: commandName, Stage: StageArchive, Kind: KindArchive, Message: err.Error() + ": nothing is fetched for this command"})
+			continue
+		}
 		cs.writeRecord = true
-		cs.idx = loadIndex(ctx, r.store, cs.dir, r.log)
+		cs.idx = idx
 		cs.idx.describe(&cs.rep)
 
 		cs.fetchLogs = r.opts.Logs == LogsAll || (r.opts.Logs == LogsFailed && c.Failed())
@@ -309,6 +319,7 @@ func (r *runner) plan(ctx context.Context, cmds []Command) {
 			}
 		}
 		if cs.manifest >= 0 && cs.results >= 0 {
+			cs.resultsGo = make(chan struct{})
 			cs.analysisWait.Store(2)
 			cs.mTee, cs.rTee = newStreamTee(), newStreamTee()
 			cs.streamDone = make(chan struct{})
@@ -385,16 +396,28 @@ func (r *runner) execute(ctx context.Context) {
 // logsTask archives one command's stdout and stderr, unless the archive
 // already holds them complete.
 func (r *runner) logsTask(ctx context.Context, cs *cmdState) {
+	release, err := r.acquireSlot(ctx, cs, -1)
+	if err != nil {
+		cs.addErr(r.log, itemErr(StageAPIQuery, err))
+		return
+	}
+	defer release()
 	outKey, errKey := cs.dir+"/"+stdoutName, cs.dir+"/"+stderrName
 	if pl := cs.idx.logs(); pl != nil {
-		if pl.Stdout != nil && pl.Stderr != nil && pl.Stdout.Path == outKey && pl.Stderr.Path == errKey &&
-			r.verify(ctx, outKey, pl.Stdout) && r.verify(ctx, errKey, pl.Stderr) {
+		outOK, outBad := r.verify(ctx, outKey, pl.Stdout)
+		errOK, errBad := false, false
+		if outOK {
+			errOK, errBad = r.verify(ctx, errKey, pl.Stderr)
+		}
+		if pl.Stdout.Path == outKey && pl.Stderr.Path == errKey && outOK && errOK {
 			cs.mu.Lock()
 			cs.rep.Logs = &Logs{Stdout: pl.Stdout, Stderr: pl.Stderr, Source: "archive"}
 			cs.mu.Unlock()
 			return
 		}
-		cs.idx.dropLogs()
+		if pl.Stdout.Path != outKey || pl.Stderr.Path != errKey || outBad || errBad {
+			cs.idx.dropLogs()
+		}
 	}
 	task := r.opts.Progress.Task(fmt.Sprintf("%s logs", cs.rep.ID))
 	stdout, stderr, source, err := r.api.commandOutput(ctx, cs.c.APIQuery, cs.c.ID)
@@ -461,6 +484,9 @@ func (r *runner) artifactTask(ctx context.Context, cs *cmdState, slot int) {
 	res := cs.c.Resources[cs.resourceIdx[slot]]
 	a := cs.rep.Artifacts[slot] // this task owns the slot; copy back at the end
 	defer func() { cs.rep.Artifacts[slot] = a }()
+	if slot == cs.results && cs.resultsGo != nil {
+		defer cs.resultsGoOnce.Do(func() { close(cs.resultsGo) })
+	}
 	var tee *streamTee
 	switch slot {
 	case cs.manifest:
@@ -478,13 +504,27 @@ func (r *runner) artifactTask(ctx context.Context, cs *cmdState, slot int) {
 		e.ResourceID, e.Path = ID(res.RawID), a.Path
 		cs.addErr(r.log, e)
 	}
+	release, err := r.acquireSlot(ctx, cs, slot)
+	if err != nil {
+		fail(StageResourceQuery, err)
+		return
+	}
+	defer release()
+	if slot == cs.results && cs.resultsGo != nil {
+		cs.resultsGoOnce.Do(func() { close(cs.resultsGo) })
+	}
 
 	if prev := cs.idx.artifact(a.Path); prev != nil {
-		if prev.Location == key && r.verify(ctx, key, &LogFile{Bytes: prev.Bytes, SHA256: prev.SHA256, Stored: prev.Stored}) {
+		ok, damaged := r.verify(ctx, key, &LogFile{Bytes: prev.Bytes, SHA256: prev.SHA256, Stored: prev.Stored})
+		if prev.Location == key && ok {
 			a.Location, a.Bytes, a.SHA256, a.Stored, a.Reused = key, prev.Bytes, prev.SHA256, prev.Stored, true
 			return
 		}
-		cs.idx.drop(a.Path)
+		// A file that could not be checked (a cancel, a read error) stays
+		// indexed: only a file shown to differ is forgotten.
+		if prev.Location != key || damaged {
+			cs.idx.drop(a.Path)
+		}
 	}
 
 	if wc, ok := r.store.(archive.WritableChecker); ok {
@@ -598,13 +638,16 @@ func (r *runner) analyze(ctx context.Context, cs *cmdState) {
 	cs.mu.Unlock()
 }
 
-// verify reports whether key holds exactly what want records.
-func (r *runner) verify(ctx context.Context, key string, want *LogFile) bool {
+// verify reports whether key holds exactly what want records (ok), or was
+// shown not to (damaged: missing, or another size or content). Neither is
+// true when the check itself failed.
+func (r *runner) verify(ctx context.Context, key string, want *LogFile) (ok, damaged bool) {
 	ok, err := archive.Verify(ctx, r.store, key, digest(want.Bytes, want.SHA256, want.Stored))
 	if err != nil {
 		r.log.Debug("cannot verify archived file: fetching it again", "key", key, "error", err)
+		return false, false
 	}
-	return ok
+	return ok, !ok
 }
 
 // finishCommand completes a command's report with everything its folder

@@ -3,6 +3,7 @@ package fetcher
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"sync"
@@ -47,21 +48,25 @@ type commandIndex struct {
 
 // loadIndex reads the command's command.json, keeping only entries whose
 // file is still there with its recorded size (a full check of the content is
-// made before an entry is reused). A missing or unreadable record starts
-// empty: its files are fetched again.
-func loadIndex(ctx context.Context, store archive.Store, dir string, log *slog.Logger) *commandIndex {
+// made before an entry is reused). A missing or undecodable record starts
+// empty: its files are fetched again. A record the store cannot read is an
+// error: starting empty would write the index back without its files.
+func loadIndex(ctx context.Context, store archive.Store, dir string, log *slog.Logger) (*commandIndex, error) {
+	// Not cancelled halfway: an index read short would be written back
+	// short, forgetting files that are there.
+	ctx = context.WithoutCancel(ctx)
 	ix := &commandIndex{store: store, key: dir + "/" + commandName, log: log}
 	data, err := archive.ReadFile(ctx, store, ix.key, maxRecordSize)
+	if errors.Is(err, fs.ErrNotExist) {
+		return ix, nil
+	}
 	if err != nil {
-		if !errors.Is(err, fs.ErrNotExist) {
-			log.Warn("previous command.json unreadable: its files are fetched again", "key", ix.key, "error", err)
-		}
-		return ix
+		return nil, fmt.Errorf("read the command's index: %w", err)
 	}
 	var rec commandRecord
 	if err := json.Unmarshal(data, &rec); err != nil {
-		log.Warn("previous command.json unreadable: its files are fetched again", "key", ix.key, "error", err)
-		return ix
+		log.Warn("previous command.json undecodable: its files are fetched again", "key", ix.key, "error", err)
+		return ix, nil
 	}
 	// present checks the stored object's size (and, where the store has
 	// tags, its tag) with one metadata request; content is never read here.
@@ -89,7 +94,7 @@ func loadIndex(ctx context.Context, store archive.Store, dir string, log *slog.L
 			ix.rec.Artifacts = append(ix.rec.Artifacts, a)
 		}
 	}
-	return ix
+	return ix, nil
 }
 
 // artifact returns the entry for path p, or nil.

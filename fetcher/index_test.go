@@ -301,3 +301,38 @@ func readReport(t *testing.T, dir string) *Report {
 	}
 	return rep
 }
+
+// An index the archive cannot read is not replaced by an empty one: that
+// command fails with a retryable archive error and the others go on. An
+// undecodable index starts empty and its files are fetched again.
+func TestFetchUnreadableIndex(t *testing.T) {
+	t.Parallel()
+	run := demodata.Run()
+	srv := startFake(t, fakebolt.Options{}, run)
+	st, dir := newStore(t)
+	unreadable := filepath.Join(dir, demoFolder, "commands/193442/command.json")
+	if err := os.MkdirAll(filepath.Join(unreadable, "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	garbled := filepath.Join(dir, demoFolder, "commands/193441/command.json")
+	os.MkdirAll(filepath.Dir(garbled), 0o755)
+	if err := os.WriteFile(garbled, []byte(`{"artifacts": [`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep := fetch(t, payloadOf(t, srv, run.ID), fastOpts(newClient(t), st))
+	if len(rep.Errors) != 1 {
+		t.Fatalf("errors = %+v, want the unreadable index's only", rep.Errors)
+	}
+	if e := rep.Errors[0]; e.CommandID != "193442" || e.Kind != KindArchive || !e.Retryable() {
+		t.Errorf("error = %+v", e)
+	}
+	if !rep.Retryable() {
+		t.Error("report not retryable")
+	}
+	if fi, err := os.Stat(unreadable); err != nil || !fi.IsDir() {
+		t.Errorf("the unreadable index was replaced: %v", err)
+	}
+	if got := indexedFiles(t, st, indexOf(t, dir, "193441")); len(got) != 4 {
+		t.Errorf("the garbled index was not rebuilt: %v", got)
+	}
+}

@@ -51,6 +51,9 @@ type Options struct {
 	Folder  string
 	// Concurrency bounds the API calls and downloads in flight (default 8).
 	Concurrency int
+	// Limiter, when set, also bounds them across every follow-up that
+	// shares it (see Limiter); Concurrency still bounds this one.
+	Limiter Limiter
 	// Artifacts are globs over resource paths (default DefaultArtifacts).
 	// A glob without "/" matches the file name anywhere; "*" alone takes
 	// every artifact.

@@ -127,6 +127,9 @@ const (
 // input. Every error names the JSON path of what is wrong, for example
 // "commands[2].json_resources: an object, want an array".
 func ParsePayload(raw []byte) (*Payload, error) {
+	if enc := encodingOf(raw); enc != "" {
+		return nil, &PayloadError{Reason: "not one JSON object: the payload is " + enc + ", want UTF-8 JSON without a byte order mark"}
+	}
 	var top map[string]jsontext.Value
 	if err := json.Unmarshal(raw, &top); err != nil {
 		if errors.Is(err, jsontext.ErrDuplicateName) {
@@ -210,6 +213,25 @@ func ParsePayload(raw []byte) (*Payload, error) {
 		return nil, &PayloadError{Path: "api_url", Reason: "missing from a completed payload: nowhere to ask for logs and artifacts"}
 	}
 	return p, nil
+}
+
+// encodingOf names an encoding that JSON parsers would report as an
+// invalid character at byte 0: gzip, UTF-16 or UTF-32, or a UTF-8 byte
+// order mark. "" for anything else.
+func encodingOf(b []byte) string {
+	switch {
+	case len(b) >= 2 && b[0] == 0x1f && b[1] == 0x8b:
+		return "gzip-compressed"
+	case len(b) >= 3 && b[0] == 0xef && b[1] == 0xbb && b[2] == 0xbf:
+		return "UTF-8 with a byte order mark"
+	case len(b) >= 4 && (b[0] == 0xff && b[1] == 0xfe && b[2] == 0 && b[3] == 0 || b[0] == 0 && b[1] == 0 && b[2] == 0xfe && b[3] == 0xff):
+		return "UTF-32"
+	case len(b) >= 2 && (b[0] == 0xff && b[1] == 0xfe || b[0] == 0xfe && b[1] == 0xff):
+		return "UTF-16 (with a byte order mark)"
+	case len(b) >= 2 && (b[0] == 0 && b[1] != 0 || b[0] != 0 && b[1] == 0):
+		return "UTF-16"
+	}
+	return ""
 }
 
 // parseCommand reads one entry of commands, at JSON path at. A malformed

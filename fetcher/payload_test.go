@@ -277,6 +277,21 @@ func TestParsePayloadMalformed(t *testing.T) {
 		})
 	}
 
+	// Encodings JSON parsers would call "invalid character" at byte 0 are
+	// named.
+	for enc, in := range map[string][]byte{
+		"gzip":                {0x1f, 0x8b, 8, 0},
+		"byte order mark":     append([]byte{0xef, 0xbb, 0xbf}, `{"commands":[]}`...),
+		"UTF-16 (with a byte": {0xff, 0xfe, '{', 0, '}', 0},
+		"UTF-16":              {'{', 0, '}', 0},
+		"UTF-32":              {0, 0, 0xfe, 0xff},
+	} {
+		_, err := ParsePayload(in)
+		if !errors.Is(err, ErrBadInput) || !strings.Contains(err.Error(), enc) {
+			t.Errorf("%s: err = %v, want it named", enc, err)
+		}
+	}
+
 	// One bad entry among good ones: kept, marked bad, in its place.
 	for _, entry := range []string{`"dbt run"`, `null`, `{"id":3,"json_resources":{}}`, `{"id":3,"json_resources":[{"id":4,"path":7}]}`} {
 		in := `{"api_url":"u","commands":[` + good + `,` + entry + `]}`

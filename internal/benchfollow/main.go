@@ -50,8 +50,9 @@ func main() {
 	concurrency := flag.Int("concurrency", 32, "boltfetch fetch --concurrency")
 	latency := flag.Duration("latency", 100*time.Millisecond, "the fake's latency per call and per download")
 	bandwidth := flag.Int64("bandwidth", 100e6, "the fake's bytes per second per connection")
+	compare := flag.String("compare", "", "another boltfetch binary (say, built from main) to measure alternately in the same run, as a baseline")
 	flag.Parse()
-	if err := run(*dir, *runs, *commands, *nodes, *concurrency, *latency, *bandwidth); err != nil {
+	if err := run(*dir, *runs, *commands, *nodes, *concurrency, *latency, *bandwidth, *compare); err != nil {
 		fmt.Fprintln(os.Stderr, "benchfollow:", err)
 		os.Exit(1)
 	}
@@ -63,7 +64,7 @@ type measure struct {
 	maxRSS int64         // KiB
 }
 
-func run(dir string, runs, commands, nodes, concurrency int, latency time.Duration, bandwidth int64) error {
+func run(dir string, runs, commands, nodes, concurrency int, latency time.Duration, bandwidth int64, compare string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -117,16 +118,26 @@ func run(dir string, runs, commands, nodes, concurrency int, latency time.Durati
 	fmt.Printf("run: %d commands, each a %.1f MB manifest + %.1f MB run_results; fake: %s latency, %.0f MB/s per connection; --concurrency %d; %d runs\n",
 		commands, float64(mi.Size())/1e6, float64(ri.Size())/1e6, latency, float64(bandwidth)/1e6, concurrency, runs)
 
-	var follows, paths []measure
-	for i := range runs {
+	fetch := func(bin string) (measure, error) {
 		out := filepath.Join(dir, "archive")
 		if err := os.RemoveAll(out); err != nil {
-			return err
+			return measure{}, err
 		}
 		cmd := exec.Command(bin, "fetch", "--out", out, "--concurrency", strconv.Itoa(concurrency),
 			"--allow-host", "127.0.0.1", "--format", "json", "--log-level", "warn", payload)
 		cmd.Env = append(os.Environ(), "PARADIME_API_KEY="+key, "PARADIME_API_SECRET="+secret, "PARADIME_API_ENDPOINT=")
-		m, err := measureCmd(cmd)
+		return measureCmd(cmd)
+	}
+	var follows, paths, baseline []measure
+	for i := range runs {
+		if compare != "" {
+			m, err := fetch(compare)
+			if err != nil {
+				return fmt.Errorf("baseline %s (run %d): %w", compare, i+1, err)
+			}
+			baseline = append(baseline, m)
+		}
+		m, err := fetch(bin)
 		if err != nil {
 			return fmt.Errorf("boltfetch fetch (run %d): %w", i+1, err)
 		}
@@ -142,6 +153,10 @@ func run(dir string, runs, commands, nodes, concurrency int, latency time.Durati
 	fmt.Println("| what | median wall | best wall | median CPU (user+sys) | peak RSS (max over runs) |")
 	fmt.Println("| --- | --- | --- | --- | --- |")
 	fmt.Printf("| critical path (query + largest download + its analysis) | %d ms | %d ms | | |\n", cp.wall.Milliseconds(), best(paths).Milliseconds())
+	if len(baseline) > 0 {
+		b := median(baseline)
+		fmt.Printf("| baseline %s | %d ms | %d ms | %.2f s | %d MB |\n", compare, b.wall.Milliseconds(), best(baseline).Milliseconds(), medianCPU(baseline).Seconds(), maxRSS(baseline)/1024)
+	}
 	fmt.Printf("| `boltfetch fetch --concurrency %d` | %d ms | %d ms | %.2f s | %d MB |\n", concurrency, fol.wall.Milliseconds(), best(follows).Milliseconds(), medianCPU(follows).Seconds(), maxRSS(follows)/1024)
 	fmt.Printf("\nfollow-up / critical path: %.2fx median (target <= 1.5x); CPU %.2f s (target <= 1.3 s); peak RSS %d MB (target <= 150 MB)\n",
 		fol.wall.Seconds()/cp.wall.Seconds(), medianCPU(follows).Seconds(), maxRSS(follows)/1024)
