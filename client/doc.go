@@ -34,10 +34,12 @@
 // 500 is worth another attempt; a GraphQL error in a 200 answer is not, nor
 // are 400, 401, 403, 404 and other statuses. Redirects are never followed.
 //
-// Errors are typed for callers to branch on (*AuthError, *RateLimitError,
-// *NotFoundError, *GraphQLError, *TransportError, *StatusError,
-// *BodyTooLargeError, *DecodeError, *HostNotAllowedError,
-// *QueryRefusedError). None holds a secret: errors and logs name the host
+// Errors are typed for callers to branch on (*ConfigError, *AuthError,
+// *RateLimitError, *NotFoundError, *GraphQLError, *TransportError,
+// *AttemptTimeoutError, *StatusError, *BodyTooLargeError, *DecodeError,
+// *HostNotAllowedError, *QueryRefusedError). They state facts (a setting, a
+// host, a limit) and never name a CLI flag or a Go field: callers word them
+// for their users. None holds a secret: errors and logs name the host
 // only, never the api_url path (it holds a token), a credential or a
 // presigned query string.
 package client

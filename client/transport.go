@@ -69,8 +69,8 @@ func (c *Client) call(ctx context.Context, st *callState, body []byte, decode fu
 			}
 		}
 		why := slog.Int("status", res.status)
-		if res.status == 0 {
-			why = slog.String("error", res.err.Error())
+		if te := (*TransportError)(nil); errors.As(res.err, &te) {
+			why = slog.String("error", te.Err.Error()) // the cause, already redacted
 		}
 		if !c.budget.take() {
 			c.log.Warn("paradime retry budget exhausted; not retrying", "host", c.host, "op", st.op, "attempt", attempts, why)

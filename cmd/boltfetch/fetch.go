@@ -387,6 +387,9 @@ func parseSize(s string) (int64, error) {
 		return bad("not a plain decimal number")
 	}
 	mult, ok := sizeUnits[unit]
+	if !ok && len(unit) > 1 && unit[0] == 'e' && (unit[1] >= '0' && unit[1] <= '9' || unit[1] == '+' || unit[1] == '-') {
+		return bad("exponents are not allowed")
+	}
 	if !ok {
 		return bad("unknown unit; want B, KB, MB, GB, TB, KiB, MiB, GiB or TiB")
 	}
