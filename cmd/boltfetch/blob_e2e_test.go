@@ -310,3 +310,24 @@ func TestFetchS3MissingBucket(t *testing.T) {
 		t.Error("the error shows the secret key")
 	}
 }
+
+// TestDemoS3: the demo archives into a bucket URL too, compressed.
+func TestDemoS3(t *testing.T) {
+	s3srv := s3Env(t)
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"demo", "--out", s3srv.BucketURL("arch", "demo"), "--compress", "zstd", "--format", "json"},
+		&iostreams{In: strings.NewReader(""), Out: &stdout, Err: &stderr, Getenv: noEnv})
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s", code, stderr.String())
+	}
+	var rep fetcher.Report
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Archive.Location != "s3://arch/demo" || !rep.Summary.Complete || rep.Summary.Analyses == 0 {
+		t.Fatalf("archive %+v, summary %+v", rep.Archive, rep.Summary)
+	}
+	if s3srv.PUTs() == 0 {
+		t.Fatal("nothing was uploaded")
+	}
+}
