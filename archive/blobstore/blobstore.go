@@ -82,7 +82,7 @@ type ConfigError struct {
 }
 
 func (e *ConfigError) Error() string {
-	return fmt.Sprintf("archive %s: %s: %v", e.Location, e.Reason, e.Err)
+	return scrub(fmt.Sprintf("archive %s: %s: %v", e.Location, e.Reason, e.Err))
 }
 
 func (e *ConfigError) Unwrap() error { return e.Err }
@@ -247,7 +247,7 @@ func (s *Store) CreateWithOptions(ctx context.Context, key string, o archive.Cre
 	})
 	if err != nil {
 		cancel()
-		return nil, fmt.Errorf("archive: create %s: %w", key, err)
+		return nil, fmt.Errorf("archive: create %s: %w", key, scrubbed(err))
 	}
 	return &writer{s: s, key: key, bw: bw, ctx: wctx, cancel: cancel}, nil
 }
@@ -312,9 +312,9 @@ func (s *Store) tag(a *blob.Attributes) string {
 // fs.ErrNotExist.
 func (s *Store) wrap(op, key string, err error) error {
 	if gcerrors.Code(err) == gcerrors.NotFound {
-		return fmt.Errorf("archive: %s %s: %w (%w)", op, key, fs.ErrNotExist, err)
+		return fmt.Errorf("archive: %s %s: %w (%w)", op, key, fs.ErrNotExist, scrubbed(err))
 	}
-	return fmt.Errorf("archive: %s %s: %w", op, key, err)
+	return fmt.Errorf("archive: %s %s: %w", op, key, scrubbed(err))
 }
 
 // writer streams one object. Cancelling its context before Close makes the
@@ -329,7 +329,10 @@ type writer struct {
 	done   bool
 }
 
-func (w *writer) Write(p []byte) (int, error) { return w.bw.Write(p) }
+func (w *writer) Write(p []byte) (int, error) {
+	n, err := w.bw.Write(p)
+	return n, scrubbed(err)
+}
 
 // Commit implements archive.Writer.
 func (w *writer) Commit() error {
@@ -353,7 +356,7 @@ func (w *writer) commit(stat bool) (archive.Info, error) {
 	defer w.cancel()
 	if err := w.bw.Close(); err != nil {
 		w.s.abortUpload(w.key, err)
-		return archive.Info{}, fmt.Errorf("archive: commit %s: %w", w.key, err)
+		return archive.Info{}, fmt.Errorf("archive: commit %s: %w", w.key, scrubbed(err))
 	}
 	if !stat || w.s.scheme == "file" {
 		return archive.Info{}, nil // no tag to report (see tag)
