@@ -2,8 +2,6 @@ package fetcher
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -135,6 +133,19 @@ type downloader struct {
 	// loopbackHTTP allows plain http to loopback hosts (see
 	// checkDownloadURL): set only when the API endpoint is on loopback.
 	loopbackHTTP bool
+	// compression is Options.Compression.
+	compression string
+}
+
+// contentType is the media type an artifact is stored with, from its name.
+func contentType(key string) string {
+	switch {
+	case strings.HasSuffix(key, ".json"):
+		return "application/json"
+	case strings.HasSuffix(key, ".log"), strings.HasSuffix(key, ".txt"):
+		return "text/plain; charset=utf-8"
+	}
+	return "application/octet-stream"
 }
 
 // fetch downloads rawURL into key with up to d.attempts attempts. Each
@@ -202,7 +213,7 @@ func (d *downloader) once(ctx context.Context, store archive.Store, key, rawURL 
 
 	// The temp file comes first: an archive that cannot take the file
 	// refuses it before any byte is asked for.
-	w, err := store.Create(ctx, key)
+	w, err := archive.CreateContent(ctx, store, key, d.compression, archive.CreateOptions{ContentType: contentType(key)})
 	if err != nil {
 		var pe *archive.PathError
 		if errors.As(err, &pe) {
@@ -244,10 +255,9 @@ func (d *downloader) once(ctx context.Context, store archive.Store, key, rawURL 
 		onTotal(resp.ContentLength)
 	}
 
-	h := sha256.New()
-	dst := io.MultiWriter(w, h)
+	var dst io.Writer = w // w hashes and counts the content
 	if tee != nil {
-		dst = io.MultiWriter(w, h, tee)
+		dst = io.MultiWriter(w, tee)
 	}
 	// Reads from a socket return what has arrived, often a few KB; they are
 	// gathered into large writes, so the file, the hash and the analysis
@@ -291,10 +301,11 @@ func (d *downloader) once(ctx context.Context, store archive.Store, key, rawURL 
 	if resp.ContentLength >= 0 && n != resp.ContentLength {
 		return fail(KindTruncated, 0, fmt.Errorf("got %d of %d bytes", n, resp.ContentLength))
 	}
-	if err := w.Commit(); err != nil {
+	dg, err := w.Commit()
+	if err != nil {
 		return fail(KindArchive, 0, err)
 	}
-	return archive.Digest{Bytes: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
+	return dg, nil
 }
 
 // scrubErr drops the URL that net/http puts in its errors (it would carry the

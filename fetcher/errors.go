@@ -154,6 +154,8 @@ const (
 	OptionArtifacts Option = "artifacts"
 	OptionLogs      Option = "logs"
 	OptionFolder    Option = "folder"
+	// OptionCompression is Options.Compression.
+	OptionCompression Option = "compression"
 )
 
 // OptionsError reports an unusable option. Its text names the option in

@@ -118,6 +118,7 @@ func FetchPayload(ctx context.Context, p *Payload, opts Options) (*Report, error
 			backoff:     opts.backoff,
 
 			loopbackHTTP: loopbackHTTP,
+			compression:  opts.Compression,
 		},
 	}
 	// Everything below reads and writes the run's folder under its lock.
@@ -134,9 +135,7 @@ func FetchPayload(ctx context.Context, p *Payload, opts Options) (*Report, error
 		return rep, nil
 	}
 	defer unlock()
-	if _, err := archive.WriteFile(ctx, r.store, folder+"/payload.json", p.Raw); err != nil {
-		r.runErr(ItemError{Stage: StageArchive, Kind: KindArchive, Message: "payload.json: " + err.Error()})
-	}
+	r.archivePayload(ctx, p.Raw)
 	r.plan(ctx, p.Commands)
 	r.log.Info("fetching", "api_host", rep.Run.APIHost, "commands", len(r.cmds), "tasks", r.tasks, "concurrency", opts.Concurrency)
 	r.execute(ctx)
@@ -182,6 +181,10 @@ type runner struct {
 
 	mu   sync.Mutex
 	errs []ItemError // run-level
+
+	// The run's previous report.json, read once to reuse analyses.
+	prevOnce   sync.Once
+	prevReport *Report
 }
 
 // cmdState is one command being fetched. Each task owns its slot in
@@ -438,13 +441,13 @@ func (r *runner) logsTask(ctx context.Context, cs *cmdState) {
 		data string
 		dst  **LogFile
 	}{{outKey, stdout, &logs.Stdout}, {errKey, stderr, &logs.Stderr}} {
-		d, err := archive.WriteFile(ctx, r.store, f.key, []byte(f.data))
+		d, err := archive.WriteContent(ctx, r.store, f.key, r.opts.Compression, []byte(f.data), archive.CreateOptions{ContentType: contentType(f.key)})
 		if err != nil {
 			task.Done(err)
 			cs.addErr(r.log, ItemError{Path: path.Base(f.key), Stage: "archive", Kind: KindArchive, Message: err.Error()})
 			return
 		}
-		*f.dst = &LogFile{Path: f.key, Bytes: d.Bytes, SHA256: d.SHA256}
+		*f.dst = &LogFile{Path: f.key, Bytes: d.Bytes, SHA256: d.SHA256, Stored: storedOf(d)}
 		task.Add(d.Bytes)
 	}
 	task.Done(nil)
@@ -520,9 +523,9 @@ func (r *runner) artifactTask(ctx context.Context, cs *cmdState, slot int) {
 	}
 
 	if prev := cs.idx.artifact(a.Path); prev != nil {
-		ok, damaged := r.verify(ctx, key, &LogFile{Bytes: prev.Bytes, SHA256: prev.SHA256})
+		ok, damaged := r.verify(ctx, key, &LogFile{Bytes: prev.Bytes, SHA256: prev.SHA256, Stored: prev.Stored})
 		if prev.Location == key && ok {
-			a.Location, a.Bytes, a.SHA256, a.Reused = key, prev.Bytes, prev.SHA256, true
+			a.Location, a.Bytes, a.SHA256, a.Stored, a.Reused = key, prev.Bytes, prev.SHA256, prev.Stored, true
 			return
 		}
 		// A file that could not be checked (a cancel, a read error) stays
@@ -558,7 +561,7 @@ func (r *runner) artifactTask(ctx context.Context, cs *cmdState, slot int) {
 		}
 		if err == nil {
 			streamed = true
-			a.Location, a.Bytes, a.SHA256 = key, d.Bytes, d.SHA256
+			a.Location, a.Bytes, a.SHA256, a.Stored = key, d.Bytes, d.SHA256, storedOf(d)
 			r.downloaded.Add(d.Bytes)
 			task.Done(nil)
 			// Recorded at once, even when the follow-up is being cancelled:
@@ -573,7 +576,11 @@ func (r *runner) artifactTask(ctx context.Context, cs *cmdState, slot int) {
 			continue
 		}
 		task.Done(err)
-		fail("download", err)
+		stage := StageDownload
+		if de != nil && de.Kind == KindArchive {
+			stage = StageArchive // the store refused the file, not the download
+		}
+		fail(stage, err)
 		return
 	}
 }
@@ -606,13 +613,21 @@ func (r *runner) analyze(ctx context.Context, cs *cmdState) {
 		}
 		return
 	}
-	mf, err := r.store.Open(ctx, m.Location)
+	if m.Reused && rr.Reused {
+		if an := r.previousAnalysis(ctx, cs, m, rr); an != nil {
+			cs.mu.Lock()
+			cs.rep.Analysis = an
+			cs.mu.Unlock()
+			return
+		}
+	}
+	mf, _, err := archive.OpenContent(ctx, r.store, m.Location)
 	if err != nil {
 		fail(err)
 		return
 	}
 	defer mf.Close()
-	rf, err := r.store.Open(ctx, rr.Location)
+	rf, _, err := archive.OpenContent(ctx, r.store, rr.Location)
 	if err != nil {
 		fail(err)
 		return
@@ -635,7 +650,7 @@ func (r *runner) analyze(ctx context.Context, cs *cmdState) {
 // shown not to (damaged: missing, or another size or content). Neither is
 // true when the check itself failed.
 func (r *runner) verify(ctx context.Context, key string, want *LogFile) (ok, damaged bool) {
-	ok, err := archive.Verify(ctx, r.store, key, archive.Digest{Bytes: want.Bytes, SHA256: want.SHA256})
+	ok, err := archive.Verify(ctx, r.store, key, digest(want.Bytes, want.SHA256, want.Stored))
 	if err != nil {
 		r.log.Debug("cannot verify archived file: fetching it again", "key", key, "error", err)
 		return false, false

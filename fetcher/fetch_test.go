@@ -86,8 +86,15 @@ func TestFetchDemoRun(t *testing.T) {
 		t.Errorf("%d mutations sent", stats.MutationsSeen)
 	}
 	payload, _ := os.ReadFile(filepath.Join(dir, folder, "payload.json"))
-	if string(payload) != string(payloadOf(t, srv, run.ID)) {
-		t.Error("payload.json is not the payload as received")
+	redacted, err := RedactPayload(payloadOf(t, srv, run.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(payload) != string(redacted) {
+		t.Error("payload.json is not the payload as received, token redacted")
+	}
+	if !strings.Contains(string(payload), TokenMarker) {
+		t.Error("payload.json has no token marker")
 	}
 }
 

@@ -68,17 +68,28 @@ func loadIndex(ctx context.Context, store archive.Store, dir string, log *slog.L
 		log.Warn("previous command.json undecodable: its files are fetched again", "key", ix.key, "error", err)
 		return ix, nil
 	}
-	present := func(key string, size int64) bool {
-		info, err := store.Stat(ctx, key)
-		return err == nil && info.Size == size
+	// present checks the stored object's size (and, where the store has
+	// tags, its tag) with one metadata request; content is never read here.
+	present := func(key string, d archive.Digest) bool {
+		stored, err := archive.StoredKey(key, d.Compression)
+		if err != nil {
+			return false
+		}
+		info, err := store.Stat(ctx, stored)
+		size := d.Bytes
+		if d.Compression != "" {
+			size = d.StoredBytes
+		}
+		return err == nil && info.Size == size && (d.Tag == "" || info.Tag == "" || info.Tag == d.Tag)
 	}
 	if l := rec.Logs; l != nil && l.Stdout != nil && l.Stderr != nil &&
-		present(l.Stdout.Path, l.Stdout.Bytes) && present(l.Stderr.Path, l.Stderr.Bytes) {
+		present(l.Stdout.Path, digest(l.Stdout.Bytes, l.Stdout.SHA256, l.Stdout.Stored)) &&
+		present(l.Stderr.Path, digest(l.Stderr.Bytes, l.Stderr.SHA256, l.Stderr.Stored)) {
 		ix.rec.Logs = l
 	}
 	prefix := dir + "/"
 	for _, a := range rec.Artifacts {
-		if a.Error == nil && a.SHA256 != "" && a.Path != "" && a.Location == prefix+a.Path && present(a.Location, a.Bytes) {
+		if a.Error == nil && a.SHA256 != "" && a.Path != "" && a.Location == prefix+a.Path && present(a.Location, digest(a.Bytes, a.SHA256, a.Stored)) {
 			a.Reused, a.Attempts = false, 0
 			ix.rec.Artifacts = append(ix.rec.Artifacts, a)
 		}

@@ -92,6 +92,14 @@ type Options struct {
 	// command is archived and analysed (see ExportLineage). Its failures
 	// are errors of stage lineage; they do not make the archive incomplete.
 	Lineage *lineage.Exporter
+	// Compression stores artifacts and logs compressed: "" (as is) or
+	// archive.CompressionZstd (under <name>.zst, with Content-Encoding zstd).
+	// Reports and command.json record it; digests stay those of the content.
+	Compression string
+	// RawPayload archives payload.json verbatim. By default its api_url
+	// token is replaced by TokenMarker (RedactPayload), so no token lies at
+	// rest in the archive.
+	RawPayload bool
 
 	// api replaces Client in unit tests.
 	api bolt
@@ -180,6 +188,11 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.backoff == nil {
 		o.backoff = defaultBackoff
+	}
+	switch o.Compression {
+	case "", archive.CompressionZstd:
+	default:
+		return o, &OptionsError{Option: OptionCompression, Value: o.Compression, Reason: "want zstd or nothing"}
 	}
 	if o.Folder != "" {
 		if err := archive.CheckKey(o.Folder); err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 
+	"github.com/boltfetch/boltfetch/archive"
 	"github.com/boltfetch/boltfetch/artifacts"
 	"github.com/boltfetch/boltfetch/internal/flexid"
 )
@@ -98,6 +99,31 @@ type LogFile struct {
 	Path   string `json:"path"`
 	Bytes  int64  `json:"bytes"`
 	SHA256 string `json:"sha256"`
+	Stored
+}
+
+// Stored says how a file's content is stored, beyond its size and SHA-256
+// (which are always those of the content itself).
+type Stored struct {
+	// Tag is the object store's version tag (ETag or generation) of the
+	// stored object, "" in a local folder. A re-run trusts a file whose
+	// size and tag still match without reading it.
+	Tag string `json:"tag,omitempty"`
+	// Compression is "zstd" when the file is stored compressed, at its
+	// path plus ".zst"; absent when stored as is.
+	Compression string `json:"compression,omitempty"`
+	// StoredBytes is the compressed size, with Compression.
+	StoredBytes int64 `json:"stored_bytes,omitzero"`
+}
+
+// digest is what archive.Verify checks a stored file against.
+func digest(bytes int64, sha string, s Stored) archive.Digest {
+	return archive.Digest{Bytes: bytes, SHA256: sha, Tag: s.Tag, Compression: s.Compression, StoredBytes: s.StoredBytes}
+}
+
+// storedOf is the Stored part of a digest.
+func storedOf(d archive.Digest) Stored {
+	return Stored{Tag: d.Tag, Compression: d.Compression, StoredBytes: d.StoredBytes}
 }
 
 // ArtifactReport is one selected artifact of a command.
@@ -115,6 +141,7 @@ type ArtifactReport struct {
 	Reused bool `json:"reused"`
 	// Attempts counts download attempts, over every URL asked for.
 	Attempts int `json:"attempts,omitempty"`
+	Stored
 	// Error is null when the artifact was archived.
 	Error *string `json:"error"`
 }

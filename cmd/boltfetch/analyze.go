@@ -1,9 +1,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"strings"
 
+	"github.com/boltfetch/boltfetch/archive"
 	"github.com/boltfetch/boltfetch/artifacts"
 	"github.com/boltfetch/boltfetch/internal/safetext"
 	"github.com/spf13/cobra"
@@ -32,6 +37,9 @@ func newAnalyzeCmd(io *iostreams, runF func(*analyzeOptions) error) *cobra.Comma
 		Long: `Analyze reads a dbt manifest.json and run_results.json (any dbt version from
 0.x to Fusion) and reports the failed, warned and skipped nodes, each skipped
 node with the failures upstream that caused it.
+
+Either file may be zstd-compressed (name.json.zst, as --compress zstd
+archives it); naming name.json finds name.json.zst when name.json is absent.
 
 Exit status: 0 when the artifacts were analysed, whatever dbt's outcome
 (3 with --fail-on-dbt-failure when a node failed); 2 when a file is
@@ -75,7 +83,7 @@ missing, unreadable, truncated, not UTF-8 JSON or not the expected artifact.`,
 }
 
 func runAnalyze(cmd *cobra.Command, io *iostreams, opts *analyzeOptions) error {
-	a, err := artifacts.AnalyzeFiles(cmd.Context(), opts.Manifest, opts.RunResults, opts.Limits)
+	a, err := analyzeMaybeCompressed(cmd.Context(), opts.Manifest, opts.RunResults, opts.Limits)
 	if err != nil {
 		return withCode(exitBadInput, analyzeError(err))
 	}
@@ -114,4 +122,38 @@ func analyzeError(err error) error {
 		}
 	}
 	return err
+}
+
+// analyzeMaybeCompressed analyses two artifacts, either of which may be
+// zstd-compressed as boltfetch archives them with --compress zstd: a path
+// ending in .zst, or a missing path whose .zst sibling exists, is read
+// through a streaming decompressor. Plain files take AnalyzeFiles as before.
+func analyzeMaybeCompressed(ctx context.Context, manifest, runResults string, limits artifacts.Options) (*artifacts.Analysis, error) {
+	if !isCompressed(manifest) && !isCompressed(runResults) {
+		return artifacts.AnalyzeFiles(ctx, manifest, runResults, limits)
+	}
+	mr, _, _, err := archive.OpenFile(manifest)
+	if err != nil {
+		return nil, &artifacts.ParseError{File: manifest, Err: err}
+	}
+	defer mr.Close()
+	rr, _, _, err := archive.OpenFile(runResults)
+	if err != nil {
+		return nil, &artifacts.ParseError{File: runResults, Err: err}
+	}
+	defer rr.Close()
+	limits.ManifestName, limits.RunResultsName = manifest, runResults
+	return artifacts.Analyze(ctx, mr, rr, limits)
+}
+
+// isCompressed reports whether archive.OpenFile would decompress path.
+func isCompressed(path string) bool {
+	if strings.HasSuffix(path, archive.ZstdSuffix) {
+		return true
+	}
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		return false
+	}
+	_, err := os.Stat(path + archive.ZstdSuffix)
+	return err == nil
 }

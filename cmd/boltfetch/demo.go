@@ -25,6 +25,8 @@ type demoOptions struct {
 	Format           string
 	FailOnDBTFailure bool
 	Lineage          lineageFlags
+
+	archiveFlags
 }
 
 func newDemoCmd(io *iostreams, runF func(*demoOptions) error) *cobra.Command {
@@ -50,7 +52,8 @@ the dbt failure inside the run is the point of the demo. With
 			return runDemo(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Out, "out", "", "archive folder (default: a new temporary folder)")
+	cmd.Flags().StringVar(&opts.Out, "out", "", "archive folder or bucket URL, as for fetch (default: a new temporary folder)")
+	opts.archiveFlags.register(cmd.Flags())
 	cmd.Flags().StringVar(&opts.Format, "format", "text", "report format on stdout: text, json or markdown")
 	opts.Lineage.add(cmd.Flags())
 	cmd.Flags().BoolVar(&opts.FailOnDBTFailure, "fail-on-dbt-failure", false, "exit 3 when the follow-up is complete but dbt itself failed (it does, in the demo run)")
@@ -62,6 +65,10 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 	case "text", "json", "markdown":
 	default:
 		return withCode(exitBadInput, fmt.Errorf("--format %q: want text, json or markdown", opts.Format))
+	}
+	var fopts fetcher.Options
+	if err := opts.archiveFlags.apply(&fopts); err != nil {
+		return withCode(exitBadInput, err)
 	}
 	out := opts.Out
 	if opts.outSet && strings.TrimSpace(out) == "" {
@@ -94,5 +101,5 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 	fmt.Fprintf(opts.io.Err, "boltfetch demo: fake Bolt API on %s, archive in %s\n", u.Host, out)
 	// Allow exactly the fake's loopback host, as a user would with --allow-host.
 	ccfg := client.Config{APIKey: key, APISecret: secret, AllowHosts: []string{u.Hostname()}}
-	return followUp(ctx, opts.io, payload, out, slog.LevelWarn, ccfg, fetcher.Options{}, opts.Format, opts.FailOnDBTFailure, &opts.Lineage, os.Getenv)
+	return followUp(ctx, opts.io, payload, out, slog.LevelWarn, ccfg, fopts, opts.Format, opts.FailOnDBTFailure, &opts.Lineage, os.Getenv)
 }

@@ -15,7 +15,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/boltfetch/boltfetch/archive"
 	"github.com/boltfetch/boltfetch/artifacts"
 	"github.com/boltfetch/boltfetch/client"
 	"github.com/boltfetch/boltfetch/fetcher"
@@ -51,6 +50,8 @@ type fetchOptions struct {
 	FallbackTypedQuery bool
 	FailOnDBTFailure   bool
 	Lineage            lineageFlags
+
+	archiveFlags
 }
 
 func newFetchCmd(io *iostreams, runF func(*fetchOptions) error) *cobra.Command {
@@ -89,7 +90,8 @@ no temp file is left, and the report of what was done is written (exit 1).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.Out, "out", "./boltfetch-archive", "archive folder")
+	f.StringVar(&opts.Out, "out", "./boltfetch-archive", "archive folder, or bucket URL: s3://bucket/prefix?region=…, gs://bucket/prefix, azblob://container/prefix, file:///path")
+	opts.archiveFlags.register(f)
 	f.StringVar(&opts.Format, "format", "text", "report format on stdout: text, json or markdown")
 	f.IntVar(&opts.Concurrency, "concurrency", fetcher.DefaultConcurrency, "API calls and downloads in flight at once")
 	f.StringSliceVar(&opts.Artifacts, "artifacts", fetcher.DefaultArtifacts, "globs over resource paths to download ('*' for all)")
@@ -133,6 +135,9 @@ func runFetch(ctx context.Context, opts *fetchOptions) error {
 		MaxArtifactSize: cfg.maxArtifact, MaxPayloadSize: cfg.maxPayload,
 		Analyzer: fetcher.NewAnalyzer(artifacts.Options{MaxNodeBytes: cfg.maxNode}),
 	}
+	if err := opts.archiveFlags.apply(&fopts); err != nil {
+		return withCode(exitBadInput, err)
+	}
 	return followUp(ctx, opts.io, raw, opts.Out, cfg.level, cfg.client, fopts, opts.Format, opts.FailOnDBTFailure, &opts.Lineage, opts.getenv)
 }
 
@@ -141,17 +146,6 @@ func runFetch(ctx context.Context, opts *fetchOptions) error {
 // prints the report in format on stdout. With failOnDBT, a complete
 // follow-up of a run in which dbt failed exits 3.
 func followUp(ctx context.Context, io *iostreams, payload []byte, out string, level slog.Level, ccfg client.Config, fopts fetcher.Options, format string, failOnDBT bool, lf *lineageFlags, getenv func(string) string) error {
-	store, err := archive.NewLocal(out)
-	if err != nil {
-		return withCode(exitBadInput, fmt.Errorf("--out %s: %w", out, err))
-	}
-	defer store.Close()
-	// Found now, not after every API call: an archive that cannot take a
-	// file would lose the whole follow-up.
-	if err := checkWritable(out); err != nil {
-		return withCode(exitBadInput, fmt.Errorf("--out %s: the archive folder is not writable: %w", out, err))
-	}
-
 	logOut := io.Err
 	var bars *progress.Bars
 	if io.ErrTTY {
@@ -161,6 +155,11 @@ func followUp(ctx context.Context, io *iostreams, payload []byte, out string, le
 		fopts.Progress = bars
 	}
 	logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
+	store, err := openOut(ctx, out, logger)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
 	ccfg.Logger = logger
 	c, err := client.New(ccfg)
 	if err != nil {

@@ -1,0 +1,4 @@
+package blobstore
+
+// IsNoSuchUpload is isNoSuchUpload, for the tests.
+var IsNoSuchUpload = isNoSuchUpload

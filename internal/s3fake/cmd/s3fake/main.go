@@ -1,0 +1,45 @@
+// Command s3fake serves an in-memory S3 endpoint (gofakes3) on loopback as
+// a process of its own, so that a benchmark measures boltfetch apart from
+// the server, which holds every uploaded part in memory.
+//
+//	go run ./internal/s3fake/cmd/s3fake -bucket bench
+//
+// It prints one line "ready <endpoint URL>" on stdout and serves until it is
+// sent SIGINT or SIGTERM, or its stdin is closed.
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/boltfetch/boltfetch/internal/s3fake"
+)
+
+func main() {
+	buckets := flag.String("bucket", "bench", "comma-separated buckets to create")
+	flag.Parse()
+	srv, err := s3fake.Start(strings.Split(*buckets, ",")...)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "s3fake:", err)
+		os.Exit(1)
+	}
+	defer srv.Close()
+	fmt.Printf("ready %s\n", srv.URL)
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
+	eof := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(io.Discard, bufio.NewReader(os.Stdin))
+		close(eof)
+	}()
+	select {
+	case <-stop:
+	case <-eof:
+	}
+}
