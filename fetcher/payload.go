@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -323,9 +322,10 @@ func unquote(s string) (string, bool) {
 	if i < 0 {
 		return in, true
 	}
-	buf := make([]byte, 0, len(in))
+	var buf strings.Builder // one allocation, its result the string
+	buf.Grow(len(in))
 	for i >= 0 {
-		buf = append(buf, in[:i]...)
+		buf.WriteString(in[:i])
 		in = in[i:]
 		if len(in) < 2 {
 			return "", false // not in a literal the decoder accepted
@@ -333,17 +333,17 @@ func unquote(s string) (string, bool) {
 		n := 2
 		switch c := in[1]; c {
 		case '"', '\\':
-			buf = append(buf, c)
+			buf.WriteByte(c)
 		case 'b':
-			buf = append(buf, '\b')
+			buf.WriteByte('\b')
 		case 'f':
-			buf = append(buf, '\f')
+			buf.WriteByte('\f')
 		case 'n':
-			buf = append(buf, '\n')
+			buf.WriteByte('\n')
 		case 'r':
-			buf = append(buf, '\r')
+			buf.WriteByte('\r')
 		case 't':
-			buf = append(buf, '\t')
+			buf.WriteByte('\t')
 		case 'u':
 			if len(in) < 6 {
 				return "", false
@@ -352,7 +352,7 @@ func unquote(s string) (string, bool) {
 			if err != nil || (r >= 0xd800 && r <= 0xdfff) {
 				return "", false
 			}
-			buf = utf8.AppendRune(buf, rune(r))
+			buf.WriteRune(rune(r))
 			n = 6
 		default: // '/', and anything else strconv.Unquote refuses
 			return "", false
@@ -360,8 +360,8 @@ func unquote(s string) (string, bool) {
 		in = in[n:]
 		i = strings.IndexByte(in, '\\')
 	}
-	buf = append(buf, in...)
-	return string(buf), true
+	buf.WriteString(in)
+	return buf.String(), true
 }
 
 // text is str on a span.
