@@ -1,11 +1,14 @@
 package fetcher
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-json-experiment/json"
@@ -127,176 +130,623 @@ const (
 // for it. When no command entry is usable, the payload as a whole is bad
 // input. Every error names the JSON path of what is wrong, for example
 // "commands[2].json_resources: an object, want an array".
+//
+// It reads the payload in one pass of a jsontext.Decoder, which refuses
+// invalid JSON, invalid UTF-8 and duplicate keys as it goes; the strings it
+// returns share one copy of raw.
 func ParsePayload(raw []byte) (*Payload, error) {
 	if enc := sniff.Encoding(raw); enc != "" {
 		return nil, &PayloadError{Reason: "not one JSON object: the payload is " + enc + ", want UTF-8 JSON without a byte order mark"}
 	}
+	pp := payloadParsers.Get().(*payloadParser)
+	p, err := pp.parse(raw)
+	pp.release()
+	payloadParsers.Put(pp)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// payloadParsers keeps decoders between payloads: a webhook receiver parses
+// thousands a second.
+var payloadParsers = sync.Pool{New: func() any {
+	pp := new(payloadParser)
+	pp.dec = jsontext.NewDecoder(&pp.in)
+	return pp
+}}
+
+// payloadParser reads one payload. Values are kept as spans of raw until
+// the whole document has been read, then judged in a fixed order, so that
+// the first problem reported does not depend on the order of the keys.
+type payloadParser struct {
+	dec  *jsontext.Decoder
+	in   bytes.Buffer // aliases raw: the decoder reads it without copying
+	raw  []byte
+	s    string // one copy of raw; the payload's strings are substrings of it
+	name []byte // scratch for an object name holding escapes
+}
+
+// span locates a JSON value in raw; the zero span is an absent value.
+type span struct{ off, end int }
+
+func (pp *payloadParser) release() {
+	pp.in = bytes.Buffer{}
+	pp.dec.Reset(&pp.in)
+	pp.raw, pp.s = nil, ""
+}
+
+// errSyntax marks a document the decoder refused; ParsePayload then words
+// the error exactly as json.Unmarshal does (see syntaxError).
+var errSyntax = errors.New("payload: invalid JSON")
+
+func (pp *payloadParser) parse(raw []byte) (*Payload, error) {
+	pp.raw = raw
+	pp.in = *bytes.NewBuffer(raw)
+	pp.dec.Reset(&pp.in)
+	p, err := pp.document()
+	if errors.Is(err, errSyntax) {
+		return nil, syntaxError(raw, err)
+	}
+	return p, err
+}
+
+// syntaxError words a document the decoder refused, or that is not an
+// object, as before the single-pass decoder: with json.Unmarshal's error.
+func syntaxError(raw []byte, fast error) error {
 	var top map[string]jsontext.Value
 	if err := json.Unmarshal(raw, &top); err != nil {
 		if errors.Is(err, jsontext.ErrDuplicateName) {
-			return nil, &PayloadError{Reason: "a key appears twice in one object (refused: parsers disagree on which one counts)", Err: err}
+			return &PayloadError{Reason: "a key appears twice in one object (refused: parsers disagree on which one counts)", Err: err}
 		}
-		return nil, &PayloadError{Reason: "not one JSON object", Err: err}
+		return &PayloadError{Reason: "not one JSON object", Err: err}
 	}
 	if top == nil {
-		return nil, &PayloadError{Reason: "not a JSON object (null)"}
+		return &PayloadError{Reason: "not a JSON object (null)"}
 	}
-	p := &Payload{
-		Raw:          raw,
-		RunID:        str(top["id"]),
-		UUID:         str(top["uuid"]),
-		Status:       str(top["status"]),
-		ScheduleName: str(top["schedule_name"]),
-		RunURL:       str(top["run_url"]),
-		Start:        str(top["start_dttm"]),
-		End:          str(top["end_dttm"]),
-		ErrorString:  str(top["error_string"]),
+	return &PayloadError{Reason: "not one JSON object", Err: fast}
+}
+
+// val reads the next value as a span.
+func (pp *payloadParser) val() (span, error) {
+	v, err := pp.dec.ReadValue()
+	if err != nil {
+		return span{}, fmt.Errorf("%w: %w", errSyntax, err)
 	}
-	if ev, ok := top["event"]; ok {
-		if ev.Kind() != '"' {
-			return nil, &PayloadError{Path: "event", Reason: describe(ev) + ", want a string"}
+	end := int(pp.dec.InputOffset())
+	return span{end - len(v), end}, nil
+}
+
+// token reads the next structural token.
+func (pp *payloadParser) token() error {
+	if _, err := pp.dec.ReadToken(); err != nil {
+		return fmt.Errorf("%w: %w", errSyntax, err)
+	}
+	return nil
+}
+
+func (pp *payloadParser) skip() error {
+	if err := pp.dec.SkipValue(); err != nil {
+		return fmt.Errorf("%w: %w", errSyntax, err)
+	}
+	return nil
+}
+
+// more reports whether the object or array being read has another member
+// (a read error surfaces at the next read).
+func (pp *payloadParser) more() bool {
+	k := pp.dec.PeekKind()
+	return k != '}' && k != ']'
+}
+
+// key reads an object member's name, unescaped. It is valid until the next
+// read.
+func (pp *payloadParser) key() ([]byte, error) {
+	v, err := pp.dec.ReadValue()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errSyntax, err)
+	}
+	if bytes.IndexByte(v, '\\') < 0 {
+		return v[1 : len(v)-1], nil
+	}
+	pp.name, err = jsontext.AppendUnquote(pp.name[:0], v)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errSyntax, err)
+	}
+	return pp.name, nil
+}
+
+func (pp *payloadParser) json(s span) jsontext.Value {
+	if s.end == 0 {
+		return nil
+	}
+	return jsontext.Value(pp.raw[s.off:s.end])
+}
+
+func (pp *payloadParser) kind(s span) jsontext.Kind {
+	if s.end == 0 {
+		return 0
+	}
+	return jsontext.Value(pp.raw[s.off:s.end]).Kind()
+}
+
+// textOK is flexid.Text on a span, without copying: the content of a
+// string, the literal of a number, ok false for anything else.
+func (pp *payloadParser) textOK(sp span) (string, bool) {
+	if sp.end == 0 {
+		return "", false
+	}
+	s := pp.s[sp.off:sp.end]
+	switch c := s[0]; {
+	case c == '"':
+		return unquote(s)
+	case c == '-' || (c >= '0' && c <= '9'):
+		if plainInt(s) {
+			return s, true
 		}
-		p.Event = str(ev)
+		if _, err := strconv.ParseFloat(s, 64); err != nil {
+			if ne, ok := err.(*strconv.NumError); !ok || ne.Err != strconv.ErrRange {
+				return "", false
+			}
+		}
+		return s, true
+	}
+	return "", false
+}
+
+// plainInt reports whether s is an optional minus and at most 18 digits,
+// which strconv.ParseFloat always accepts.
+func plainInt(s string) bool {
+	if s[0] == '-' {
+		s = s[1:]
+	}
+	if len(s) == 0 || len(s) > 18 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// unquote decodes a JSON string literal the decoder has accepted, as
+// strconv.Unquote (which flexid.Text uses) decodes it: with no escape the
+// content is a substring; JSON's escapes are Go's too, except "\/" and a
+// "\u" escape of a UTF-16 surrogate, which strconv.Unquote refuses (ok is
+// then false, as flexid.Text gives).
+func unquote(s string) (string, bool) {
+	in := s[1 : len(s)-1]
+	i := strings.IndexByte(in, '\\')
+	if i < 0 {
+		return in, true
+	}
+	var buf strings.Builder // one allocation, its result the string
+	buf.Grow(len(in))
+	for i >= 0 {
+		buf.WriteString(in[:i])
+		in = in[i:]
+		if len(in) < 2 {
+			return "", false // not in a literal the decoder accepted
+		}
+		n := 2
+		switch c := in[1]; c {
+		case '"', '\\':
+			buf.WriteByte(c)
+		case 'b':
+			buf.WriteByte('\b')
+		case 'f':
+			buf.WriteByte('\f')
+		case 'n':
+			buf.WriteByte('\n')
+		case 'r':
+			buf.WriteByte('\r')
+		case 't':
+			buf.WriteByte('\t')
+		case 'u':
+			if len(in) < 6 {
+				return "", false
+			}
+			r, err := strconv.ParseUint(in[2:6], 16, 32)
+			if err != nil || (r >= 0xd800 && r <= 0xdfff) {
+				return "", false
+			}
+			buf.WriteRune(rune(r))
+			n = 6
+		default: // '/', and anything else strconv.Unquote refuses
+			return "", false
+		}
+		in = in[n:]
+		i = strings.IndexByte(in, '\\')
+	}
+	buf.WriteString(in)
+	return buf.String(), true
+}
+
+// text is str on a span.
+func (pp *payloadParser) text(s span) string {
+	t, _ := pp.textOK(s)
+	return t
+}
+
+// id reads an id span as flexid.Int does.
+func (pp *payloadParser) id(s span) int64 {
+	t, ok := pp.textOK(s)
+	if !ok {
+		return 0
+	}
+	n, _ := flexid.Parse(t)
+	return n
+}
+
+// topFields are the top-level values ParsePayload reads.
+type topFields struct {
+	id, uuid, status, scheduleName, runURL, start, end, errorString, event, apiURL span
+	schedule, workspace                                                            bool // present and an object
+	scheduleName2, wsName, wsUID                                                   span
+	commands                                                                       span // when not an array
+	hasCommands, commandsArray                                                     bool
+}
+
+func (pp *payloadParser) document() (*Payload, error) {
+	if pp.dec.PeekKind() != '{' {
+		return nil, errSyntax // not an object: worded by syntaxError
+	}
+	if err := pp.token(); err != nil {
+		return nil, err
+	}
+	pp.s = string(pp.raw)
+	var (
+		f        topFields
+		cmds     []Command
+		firstBad *PayloadError
+		usable   int
+	)
+	for pp.more() {
+		k, err := pp.key()
+		if err != nil {
+			return nil, err
+		}
+		switch string(k) {
+		case "id":
+			f.id, err = pp.val()
+		case "uuid":
+			f.uuid, err = pp.val()
+		case "status":
+			f.status, err = pp.val()
+		case "schedule_name":
+			f.scheduleName, err = pp.val()
+		case "run_url":
+			f.runURL, err = pp.val()
+		case "start_dttm":
+			f.start, err = pp.val()
+		case "end_dttm":
+			f.end, err = pp.val()
+		case "error_string":
+			f.errorString, err = pp.val()
+		case "event":
+			f.event, err = pp.val()
+		case "api_url":
+			f.apiURL, err = pp.val()
+		case "schedule":
+			if pp.dec.PeekKind() == '{' {
+				f.schedule = true
+				err = pp.object("name", &f.scheduleName2, "", nil)
+			} else {
+				err = pp.skip()
+			}
+		case "workspace":
+			if pp.dec.PeekKind() == '{' {
+				f.workspace = true
+				err = pp.object("name", &f.wsName, "uid", &f.wsUID)
+			} else {
+				err = pp.skip()
+			}
+		case "commands":
+			f.hasCommands = true
+			if pp.dec.PeekKind() != '[' {
+				f.commands, err = pp.val()
+				break
+			}
+			f.commandsArray = true
+			if err = pp.token(); err != nil {
+				break
+			}
+			for i := 0; err == nil && pp.more(); i++ {
+				var cmd Command
+				var bad *PayloadError
+				cmd, bad, err = pp.command(i)
+				if err != nil {
+					break
+				}
+				if bad != nil {
+					if firstBad == nil {
+						firstBad = bad
+					}
+					cmd.Bad = bad.Path + ": " + bad.Reason
+				} else {
+					usable++
+				}
+				if cmds == nil {
+					cmds = make([]Command, 0, 8)
+				}
+				cmds = append(cmds, cmd)
+			}
+			if err == nil {
+				err = pp.token()
+			}
+		default:
+			err = pp.skip()
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := pp.token(); err != nil {
+		return nil, err
+	}
+	if _, err := pp.dec.ReadToken(); err != io.EOF {
+		return nil, errSyntax // data after the object
+	}
+
+	// The document is valid: judge it, in the order of the rules.
+	p := &Payload{
+		Raw:          pp.raw,
+		RunID:        pp.text(f.id),
+		UUID:         pp.text(f.uuid),
+		Status:       pp.text(f.status),
+		ScheduleName: pp.text(f.scheduleName),
+		RunURL:       pp.text(f.runURL),
+		Start:        pp.text(f.start),
+		End:          pp.text(f.end),
+		ErrorString:  pp.text(f.errorString),
+	}
+	if f.event.end != 0 {
+		if pp.kind(f.event) != '"' {
+			return nil, &PayloadError{Path: "event", Reason: describe(pp.json(f.event)) + ", want a string"}
+		}
+		p.Event = pp.text(f.event)
 		if p.Event != EventStarted && p.Event != EventCompleted {
 			return nil, &PayloadError{Path: "event", Reason: fmt.Sprintf("%q is neither %s nor %s", truncate(p.Event, 80), EventStarted, EventCompleted)}
 		}
 	}
-	if v, ok := top["api_url"]; ok && v.Kind() != '"' && v.Kind() != 'n' {
-		return nil, &PayloadError{Path: "api_url", Reason: describe(v) + ", want a string"}
+	if k := pp.kind(f.apiURL); f.apiURL.end != 0 && k != '"' && k != 'n' {
+		return nil, &PayloadError{Path: "api_url", Reason: describe(pp.json(f.apiURL)) + ", want a string"}
 	}
-	p.APIURL = str(top["api_url"])
-	if p.ScheduleName == "" {
-		var sched map[string]jsontext.Value
-		if isKind(top["schedule"], '{') && json.Unmarshal(top["schedule"], &sched) == nil {
-			p.ScheduleName = str(sched["name"])
-		}
+	p.APIURL = pp.text(f.apiURL)
+	if p.ScheduleName == "" && f.schedule {
+		p.ScheduleName = pp.text(f.scheduleName2)
 	}
-	var ws map[string]jsontext.Value
-	if isKind(top["workspace"], '{') && json.Unmarshal(top["workspace"], &ws) == nil {
-		p.Workspace = Workspace{Name: str(ws["name"]), UID: str(ws["uid"])}
+	if f.workspace {
+		p.Workspace = Workspace{Name: pp.text(f.wsName), UID: pp.text(f.wsUID)}
 	}
-	cmdsRaw, hasCommands := top["commands"]
-	if !hasCommands {
+	if !f.hasCommands {
 		// A started payload has no commands; a completed one without them
 		// has nothing to fetch either.
 		p.Started = p.Event != EventCompleted
 		return p, nil
 	}
-	if cmdsRaw.Kind() != '[' {
-		return nil, &PayloadError{Path: "commands", Reason: describe(cmdsRaw) + ", want an array"}
-	}
-	var cmds []jsontext.Value
-	if err := json.Unmarshal(cmdsRaw, &cmds); err != nil {
-		return nil, &PayloadError{Path: "commands", Reason: "unreadable", Err: err}
+	if !f.commandsArray {
+		return nil, &PayloadError{Path: "commands", Reason: describe(pp.json(f.commands)) + ", want an array"}
 	}
 	if p.Event == EventStarted {
 		p.Started = true
 		return p, nil
 	}
-	var firstBad *PayloadError
-	usable := 0
-	for i, c := range cmds {
-		cmd, perr := parseCommand(fmt.Sprintf("commands[%d]", i), c)
-		if perr != nil {
-			if firstBad == nil {
-				firstBad = perr
-			}
-			cmd.Bad = perr.Path + ": " + perr.Reason
-		} else {
-			usable++
-		}
-		p.Commands = append(p.Commands, cmd)
-	}
 	if usable == 0 && firstBad != nil {
 		return nil, firstBad
 	}
+	p.Commands = cmds
 	if len(p.Commands) > 0 && p.APIURL == "" {
 		return nil, &PayloadError{Path: "api_url", Reason: "missing from a completed payload: nowhere to ask for logs and artifacts"}
 	}
 	return p, nil
 }
 
-// parseCommand reads one entry of commands, at JSON path at. A malformed
-// entry gives what could be read and the first problem.
-func parseCommand(at string, v jsontext.Value) (Command, *PayloadError) {
-	var cmd Command
-	if v.Kind() != '{' {
-		return cmd, &PayloadError{Path: at, Reason: describe(v) + ", want an object"}
+// object reads an object, keeping the values of the members named a and b
+// (b unused when "").
+func (pp *payloadParser) object(a string, va *span, b string, vb *span) error {
+	if err := pp.token(); err != nil {
+		return err
 	}
-	var m map[string]jsontext.Value
-	if err := json.Unmarshal(v, &m); err != nil {
-		return cmd, &PayloadError{Path: at, Reason: "unreadable", Err: err}
+	for pp.more() {
+		k, err := pp.key()
+		if err != nil {
+			return err
+		}
+		switch {
+		case string(k) == a:
+			*va, err = pp.val()
+		case vb != nil && string(k) == b:
+			*vb, err = pp.val()
+		default:
+			err = pp.skip()
+		}
+		if err != nil {
+			return err
+		}
 	}
-	var bad *PayloadError
+	return pp.token()
+}
+
+// cmdPath is the JSON path of commands[i], of its resource j when j >= 0,
+// and of its member key when key is not "".
+func cmdPath(i, j int, key string) string {
+	s := "commands[" + strconv.Itoa(i) + "]"
+	if j >= 0 {
+		s += ".json_resources[" + strconv.Itoa(j) + "]"
+	}
+	if key != "" {
+		s += "." + key
+	}
+	return s
+}
+
+// command reads entry i of commands. A malformed entry gives what could be
+// read and its first problem, in the order the rules list them; err is a
+// syntax error only.
+func (pp *payloadParser) command(i int) (cmd Command, bad *PayloadError, err error) {
+	if pp.dec.PeekKind() != '{' {
+		v, err := pp.val()
+		if err != nil {
+			return cmd, nil, err
+		}
+		return cmd, &PayloadError{Path: cmdPath(i, -1, ""), Reason: describe(pp.json(v)) + ", want an object"}, nil
+	}
+	if err := pp.token(); err != nil {
+		return cmd, nil, err
+	}
+	var id, command, status, start, end, apiQuery, returnCode span
+	var resBad *PayloadError // json_resources is judged last
+	for pp.more() {
+		k, err := pp.key()
+		if err != nil {
+			return cmd, nil, err
+		}
+		switch string(k) {
+		case "id":
+			id, err = pp.val()
+		case "command":
+			command, err = pp.val()
+		case "status":
+			status, err = pp.val()
+		case "start_dttm":
+			start, err = pp.val()
+		case "end_dttm":
+			end, err = pp.val()
+		case "api_query":
+			apiQuery, err = pp.val()
+		case "return_code":
+			returnCode, err = pp.val()
+		case "json_resources":
+			switch pp.dec.PeekKind() {
+			case '[':
+				err = pp.resources(i, &cmd, &resBad)
+			default:
+				var rv span
+				if rv, err = pp.val(); err == nil && pp.kind(rv) != 'n' {
+					resBad = &PayloadError{Path: cmdPath(i, -1, "json_resources"), Reason: describe(pp.json(rv)) + ", want an array"}
+				}
+			}
+		default:
+			err = pp.skip()
+		}
+		if err != nil {
+			return cmd, nil, err
+		}
+	}
+	if err := pp.token(); err != nil {
+		return cmd, nil, err
+	}
+
 	note := func(e *PayloadError) {
 		if bad == nil {
 			bad = e
 		}
 	}
-	cmd.RawID = str(m["id"])
-	if id, ok := m["id"]; ok {
-		if id.Kind() != '"' && id.Kind() != '0' {
-			note(&PayloadError{Path: at + ".id", Reason: describe(id) + ", want an integer"})
-		}
+	cmd.RawID = pp.text(id)
+	if k := pp.kind(id); id.end != 0 && k != '"' && k != '0' {
+		note(&PayloadError{Path: cmdPath(i, -1, "id"), Reason: describe(pp.json(id)) + ", want an integer"})
 	}
-	cmd.ID, _ = flexid.Int(m["id"])
-	cmd.Command = strictStr(m, "command", at, note)
-	cmd.Status = strictStr(m, "status", at, note)
-	cmd.Start = strictStr(m, "start_dttm", at, note)
-	cmd.End = strictStr(m, "end_dttm", at, note)
-	cmd.APIQuery = strictStr(m, "api_query", at, note)
-	if rcv, ok := m["return_code"]; ok && rcv.Kind() != 'n' {
-		rc, ok := flexid.Int(rcv)
+	cmd.ID = pp.id(id)
+	cmd.Command = pp.strictStr(command, i, -1, "command", note)
+	cmd.Status = pp.strictStr(status, i, -1, "status", note)
+	cmd.Start = pp.strictStr(start, i, -1, "start_dttm", note)
+	cmd.End = pp.strictStr(end, i, -1, "end_dttm", note)
+	cmd.APIQuery = pp.strictStr(apiQuery, i, -1, "api_query", note)
+	if returnCode.end != 0 && pp.kind(returnCode) != 'n' {
+		t, ok := pp.textOK(returnCode)
+		var rc int64
+		if ok {
+			rc, ok = flexid.Parse(t)
+		}
 		if !ok || rc < math.MinInt32 || rc > math.MaxInt32 {
-			note(&PayloadError{Path: at + ".return_code", Reason: describe(rcv) + ", want an integer"})
+			note(&PayloadError{Path: cmdPath(i, -1, "return_code"), Reason: describe(pp.json(returnCode)) + ", want an integer"})
 		} else {
 			v := int(rc)
 			cmd.ReturnCode = &v
 		}
 	}
-	if rv, ok := m["json_resources"]; ok && rv.Kind() != 'n' {
-		var res []jsontext.Value
-		if rv.Kind() != '[' || json.Unmarshal(rv, &res) != nil {
-			note(&PayloadError{Path: at + ".json_resources", Reason: describe(rv) + ", want an array"})
-		}
-		for j, rr := range res {
-			rat := fmt.Sprintf("%s.json_resources[%d]", at, j)
-			var rm map[string]jsontext.Value
-			if rr.Kind() != '{' || json.Unmarshal(rr, &rm) != nil {
-				note(&PayloadError{Path: rat, Reason: describe(rr) + ", want an object"})
-				continue
-			}
-			r := Resource{RawID: str(rm["id"])}
-			if id, ok := rm["id"]; ok && id.Kind() != '"' && id.Kind() != '0' {
-				note(&PayloadError{Path: rat + ".id", Reason: describe(id) + ", want an integer"})
-			}
-			r.ID, _ = flexid.Int(rm["id"])
-			r.Path = strictStr(rm, "path", rat, note)
-			r.ResourceQuery = strictStr(rm, "resource_query", rat, note)
-			cmd.Resources = append(cmd.Resources, r)
-		}
+	if resBad != nil {
+		note(resBad)
 	}
-	return cmd, bad
+	return cmd, bad, nil
 }
 
-// strictStr reads m[key] as a string: "" when absent or null, a problem
-// noted for any other type.
-func strictStr(m map[string]jsontext.Value, key, at string, note func(*PayloadError)) string {
-	v, ok := m[key]
-	if !ok {
-		return ""
+// resources reads the json_resources array of command i into cmd, noting
+// its first problem in *bad.
+func (pp *payloadParser) resources(i int, cmd *Command, bad **PayloadError) error {
+	note := func(e *PayloadError) {
+		if *bad == nil {
+			*bad = e
+		}
 	}
-	switch v.Kind() {
+	if err := pp.token(); err != nil {
+		return err
+	}
+	for j := 0; pp.more(); j++ {
+		if pp.dec.PeekKind() != '{' {
+			v, err := pp.val()
+			if err != nil {
+				return err
+			}
+			note(&PayloadError{Path: cmdPath(i, j, ""), Reason: describe(pp.json(v)) + ", want an object"})
+			continue
+		}
+		if err := pp.token(); err != nil {
+			return err
+		}
+		var id, path, query span
+		for pp.more() {
+			k, err := pp.key()
+			if err != nil {
+				return err
+			}
+			switch string(k) {
+			case "id":
+				id, err = pp.val()
+			case "path":
+				path, err = pp.val()
+			case "resource_query":
+				query, err = pp.val()
+			default:
+				err = pp.skip()
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if err := pp.token(); err != nil {
+			return err
+		}
+		r := Resource{RawID: pp.text(id)}
+		if k := pp.kind(id); id.end != 0 && k != '"' && k != '0' {
+			note(&PayloadError{Path: cmdPath(i, j, "id"), Reason: describe(pp.json(id)) + ", want an integer"})
+		}
+		r.ID = pp.id(id)
+		r.Path = pp.strictStr(path, i, j, "path", note)
+		r.ResourceQuery = pp.strictStr(query, i, j, "resource_query", note)
+		if cmd.Resources == nil {
+			cmd.Resources = make([]Resource, 0, 4)
+		}
+		cmd.Resources = append(cmd.Resources, r)
+	}
+	return pp.token()
+}
+
+// strictStr reads a member as a string: "" when absent or null, a problem
+// noted (at the member's path) for any other type.
+func (pp *payloadParser) strictStr(s span, i, j int, key string, note func(*PayloadError)) string {
+	switch pp.kind(s) {
+	case 0, 'n':
+		return ""
 	case '"':
-		return str(v)
-	case 'n':
-		return ""
+		return pp.text(s)
 	}
-	note(&PayloadError{Path: at + "." + key, Reason: describe(v) + ", want a string"})
+	note(&PayloadError{Path: cmdPath(i, j, key), Reason: describe(pp.json(s)) + ", want a string"})
 	return ""
 }
-
-func isKind(v jsontext.Value, k jsontext.Kind) bool { return len(v) > 0 && v.Kind() == k }
 
 // describe names the type of a JSON value, for errors.
 func describe(v jsontext.Value) string {
