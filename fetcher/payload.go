@@ -312,56 +312,14 @@ func plainInt(s string) bool {
 }
 
 // unquote decodes a JSON string literal the decoder has accepted, as
-// strconv.Unquote (which flexid.Text uses) decodes it: with no escape the
-// content is a substring; JSON's escapes are Go's too, except "\/" and a
-// "\u" escape of a UTF-16 surrogate, which strconv.Unquote refuses (ok is
-// then false, as flexid.Text gives).
+// flexid.Text does: with no escape the content is a substring, otherwise
+// every JSON escape is decoded ("\/", surrogate pairs included).
 func unquote(s string) (string, bool) {
 	in := s[1 : len(s)-1]
-	i := strings.IndexByte(in, '\\')
-	if i < 0 {
+	if strings.IndexByte(in, '\\') < 0 {
 		return in, true
 	}
-	var buf strings.Builder // one allocation, its result the string
-	buf.Grow(len(in))
-	for i >= 0 {
-		buf.WriteString(in[:i])
-		in = in[i:]
-		if len(in) < 2 {
-			return "", false // not in a literal the decoder accepted
-		}
-		n := 2
-		switch c := in[1]; c {
-		case '"', '\\':
-			buf.WriteByte(c)
-		case 'b':
-			buf.WriteByte('\b')
-		case 'f':
-			buf.WriteByte('\f')
-		case 'n':
-			buf.WriteByte('\n')
-		case 'r':
-			buf.WriteByte('\r')
-		case 't':
-			buf.WriteByte('\t')
-		case 'u':
-			if len(in) < 6 {
-				return "", false
-			}
-			r, err := strconv.ParseUint(in[2:6], 16, 32)
-			if err != nil || (r >= 0xd800 && r <= 0xdfff) {
-				return "", false
-			}
-			buf.WriteRune(rune(r))
-			n = 6
-		default: // '/', and anything else strconv.Unquote refuses
-			return "", false
-		}
-		in = in[n:]
-		i = strings.IndexByte(in, '\\')
-	}
-	buf.WriteString(in)
-	return buf.String(), true
+	return flexid.Unquote(s)
 }
 
 // text is str on a span.

@@ -88,7 +88,7 @@ func diffCorpus(tb testing.TB) [][]byte {
 		`{"api_url":"u","commands":[` + good + `,{"id":3,"json_resources":[{"id":4,"path":7}]}]}`,
 		`{"event":"bolt.run.started"}`, `{"event":"bolt.run.started","commands":[null,{"id":[]}]}`,
 		`{"event":"bolt.run.started","commands":{}}`, `{"commands":{},"event":"nope"}`, `{"commands":5,"api_url":5}`,
-		// strconv.Unquote refuses \/ and surrogate escapes: such strings read as "".
+		// Every JSON escape, \/ and surrogate pairs included.
 		`{"api_url":"https:\/\/a.paradime.io\/x","commands":[` + good + `]}`,
 		`{"api_url":"u","schedule_name":"\ud83d\ude00","commands":[{"id":"\u0031","command":"a\/b","status":"\u00e9\n\t\"\\\b\f\r"}]}`,
 		`{"event":"bolt.run.\u0073tarted"}`, `{"event":"bolt.run.started\/"}`,

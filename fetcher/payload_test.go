@@ -312,3 +312,24 @@ func TestParsePayloadMalformed(t *testing.T) {
 		}
 	}
 }
+
+// TestParsePayloadJSONEscapes: every JSON escape reads as JSON says, as
+// Python's json.dumps writes them (non-ASCII as \u escapes, surrogate pairs
+// for emoji) and as some senders escape slashes.
+func TestParsePayloadJSONEscapes(t *testing.T) {
+	in := `{"api_url":"https:\/\/api.paradime.io\/api\/v1\/t\/graphql","schedule_name":"nightly \ud83d\ude00 caf\u00e9",` +
+		`"commands":[{"id":"\u0031","command":"dbt\/run","json_resources":[]}]}`
+	p, err := ParsePayload([]byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.APIURL != "https://api.paradime.io/api/v1/t/graphql" {
+		t.Errorf("api_url = %q", p.APIURL)
+	}
+	if p.ScheduleName != "nightly 😀 café" {
+		t.Errorf("schedule_name = %q", p.ScheduleName)
+	}
+	if len(p.Commands) != 1 || p.Commands[0].ID != 1 || p.Commands[0].Command != "dbt/run" {
+		t.Errorf("commands = %+v", p.Commands)
+	}
+}

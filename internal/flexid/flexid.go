@@ -6,6 +6,8 @@
 package flexid
 
 import (
+	"github.com/go-json-experiment/json/jsontext"
+
 	"math"
 	"strconv"
 	"strings"
@@ -25,11 +27,7 @@ func Text(raw []byte) (text string, ok bool) {
 	}
 	switch c := s[0]; {
 	case c == '"':
-		u, err := strconv.Unquote(s)
-		if err != nil {
-			return "", false
-		}
-		return u, true
+		return Unquote(s)
 	case c == '-' || (c >= '0' && c <= '9'):
 		if _, err := strconv.ParseFloat(s, 64); err != nil {
 			var ne *strconv.NumError
@@ -41,6 +39,17 @@ func Text(raw []byte) (text string, ok bool) {
 		return s, true
 	}
 	return "", false
+}
+
+// Unquote decodes a JSON string literal with every JSON escape, "\/" and
+// UTF-16 surrogate pairs included (as Python's json.dumps writes non-ASCII
+// text by default). ok is false when s is not a valid JSON string.
+func Unquote(s string) (string, bool) {
+	b, err := jsontext.AppendUnquote(nil, s)
+	if err != nil {
+		return "", false
+	}
+	return string(b), true
 }
 
 func errorsAsRange(err error, ne **strconv.NumError) bool {
