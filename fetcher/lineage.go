@@ -68,7 +68,7 @@ func lineageCommand(ctx context.Context, c CommandReport, store archive.Store) l
 			if f == nil || f.Path == "" {
 				return ""
 			}
-			r, err := store.Open(ctx, f.Path)
+			r, err := openStored(ctx, store, f.Path, f.Compression)
 			if err != nil {
 				return ""
 			}
@@ -78,22 +78,25 @@ func lineageCommand(ctx context.Context, c CommandReport, store archive.Store) l
 		}
 		lc.StderrTail, lc.StdoutTail = tail(c.Logs.Stderr), tail(c.Logs.Stdout)
 	}
-	open := func(key string) artifacts.Opener {
-		return func(ctx context.Context) (io.ReadCloser, error) { return store.Open(ctx, key) }
+	open := func(a *ArtifactReport) artifacts.Opener {
+		return func(ctx context.Context) (io.ReadCloser, error) {
+			return openStored(ctx, store, a.Location, a.Compression)
+		}
 	}
-	var manifest, results string
-	for _, a := range c.Artifacts {
+	var manifest, results *ArtifactReport
+	for i := range c.Artifacts {
+		a := &c.Artifacts[i]
 		if a.Error != nil || a.Location == "" {
 			continue
 		}
 		switch path.Base(a.Path) {
 		case "manifest.json":
-			if manifest == "" || a.Path == "target/manifest.json" {
-				manifest = a.Location
+			if manifest == nil || a.Path == "target/manifest.json" {
+				manifest = a
 			}
 		case "run_results.json":
-			if results == "" || a.Path == "target/run_results.json" {
-				results = a.Location
+			if results == nil || a.Path == "target/run_results.json" {
+				results = a
 			}
 		}
 	}
@@ -103,10 +106,30 @@ func lineageCommand(ctx context.Context, c CommandReport, store archive.Store) l
 	}
 	// Artifacts the analysis could not read are already reported; reading
 	// them again would only say so twice.
-	if manifest != "" && results != "" && !analysisFailed {
+	if manifest != nil && results != nil && !analysisFailed {
 		lc.Manifest, lc.RunResults = open(manifest), open(results)
 	}
 	return lc
+}
+
+// openStored reads the content of key as the report recorded it stored:
+// as is, or compressed under its .zst key (decompressed as it is read). The
+// record decides, so a bucket is not asked for a key that is not there.
+func openStored(ctx context.Context, store archive.Store, key, compression string) (io.ReadCloser, error) {
+	stored, err := archive.StoredKey(key, compression)
+	if err != nil {
+		return nil, err
+	}
+	r, err := store.Open(ctx, stored)
+	if err != nil || compression == "" {
+		return r, err
+	}
+	d, err := archive.NewZstdReader(r)
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	return d, nil
 }
 
 // lineage exports the run's events after its commands are done, adding the

@@ -2,12 +2,15 @@ package fetcher
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
 
+	"github.com/boltfetch/boltfetch/archive"
 	"github.com/boltfetch/boltfetch/internal/demodata"
 	"github.com/boltfetch/boltfetch/internal/fakebolt"
 	"github.com/boltfetch/boltfetch/lineage"
@@ -77,6 +80,73 @@ func TestFetchLineage(t *testing.T) {
 	} {
 		if !ids[id] {
 			t.Errorf("run id %s not sent", id)
+		}
+	}
+}
+
+// TestExportLineageCompressed: a follow-up archived with zstd exports the
+// same events as a plain one (the artifacts and the failed command's log
+// tail read through their .zst objects, as the report records them), and
+// ExportLineage gives them again from the compressed archive.
+func TestExportLineageCompressed(t *testing.T) {
+	t.Parallel()
+	run := demodata.Run()
+	srv := startFake(t, fakebolt.Options{}, run)
+	dir := t.TempDir()
+	var events [3][]byte
+	var zrep *Report
+	var zst archive.Store
+	for i, comp := range []string{"", archive.CompressionZstd} {
+		st, _ := newStore(t)
+		name := filepath.Join(dir, strconv.Itoa(i))
+		sink, err := lineage.NewFileSink(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ex, err := lineage.New(lineage.Config{}, sink)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts := fastOpts(newClient(t), st)
+		opts.Lineage, opts.Compression = ex, comp
+		rep := fetch(t, payloadOf(t, srv, run.ID), opts)
+		if len(rep.Errors) > 0 {
+			t.Fatalf("compression %q: errors %+v", comp, rep.Errors)
+		}
+		for _, c := range rep.Commands {
+			if len(c.Errors) > 0 {
+				t.Fatalf("compression %q: command %s: %+v", comp, c.ID, c.Errors)
+			}
+		}
+		if events[i], err = os.ReadFile(name); err != nil {
+			t.Fatal(err)
+		}
+		zrep, zst = rep, st
+	}
+	if a := zrep.Commands[len(zrep.Commands)-1].Artifacts[0]; a.Compression != archive.CompressionZstd {
+		t.Fatalf("not compressed: %+v", a)
+	}
+	name := filepath.Join(dir, "again")
+	sink, err := lineage.NewFileSink(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := lineage.New(lineage.Config{}, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs := ExportLineage(context.Background(), ex, zrep, zst); len(errs) > 0 {
+		t.Fatalf("ExportLineage: %+v", errs)
+	}
+	if events[2], err = os.ReadFile(name); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(events[0], []byte(`"errorMessage"`)) || bytes.Count(events[0], []byte("\n")) != 51 {
+		t.Fatalf("the plain follow-up's events: %d lines", bytes.Count(events[0], []byte("\n")))
+	}
+	for i, what := range []string{"", "the zstd follow-up", "ExportLineage on the zstd archive"} {
+		if i > 0 && !bytes.Equal(events[i], events[0]) {
+			t.Errorf("%s: %d bytes of events, not the plain follow-up's %d", what, len(events[i]), len(events[0]))
 		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/boltfetch/boltfetch/archive"
+	"github.com/boltfetch/boltfetch/archive/blobstore"
 	"github.com/boltfetch/boltfetch/client"
 	"github.com/boltfetch/boltfetch/fetcher"
 	"github.com/boltfetch/boltfetch/lineage"
@@ -104,12 +105,16 @@ DataHub, any OpenLineage consumer) from an archive. The run ids are the ones
 fetch sends, so a consumer merges rather than duplicates.
 
 RUN is a run folder (<out>/<workspace>/<schedule>/<run id>), or that path
-relative to --out.
+relative to --out. --out is a folder or an object-storage URL, as for fetch
+(s3://bucket/prefix?region=..., gs://bucket/prefix, azblob://container/prefix,
+file:///path), read with the same credentials. Archives written with
+--compress zstd are read as they are, decompressed on the fly.
 
 Exit codes: 0 every event was delivered; 1 some were not, or a command's
 artifacts could not be read (the error says which); 2 unusable input.`,
 		Example: `  boltfetch lineage --out ./boltfetch-archive demo-jaffle/daily_run/63187 --openlineage-url http://localhost:5000/api/v1/lineage
-  boltfetch lineage ./boltfetch-archive/demo-jaffle/daily_run/63187 --openlineage-file events.ndjson`,
+  boltfetch lineage ./boltfetch-archive/demo-jaffle/daily_run/63187 --openlineage-file events.ndjson
+  boltfetch lineage --out 's3://my-bucket/boltfetch?region=eu-west-1' demo-jaffle/daily_run/63187 --openlineage-file events.ndjson`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Run = args[0]
@@ -123,7 +128,7 @@ artifacts could not be read (the error says which); 2 unusable input.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.Out, "out", "./boltfetch-archive", "the archive RUN is relative to, when RUN is not itself a run folder")
+	f.StringVar(&opts.Out, "out", "./boltfetch-archive", "the archive RUN is relative to, when RUN is not itself a run folder: a folder or an s3://, gs://, azblob:// or file:// URL")
 	f.StringVar(&opts.LogLevel, "log-level", "warn", "stderr log level: debug, info, warn, error")
 	opts.Lineage.add(f)
 	return cmd
@@ -142,10 +147,11 @@ func runLineage(ctx context.Context, opts *lineageOptions) error {
 	if err != nil {
 		return withCode(exitBadInput, err)
 	}
-	store, rep, err := openArchivedRun(ctx, opts.Run, opts.Out)
+	store, rep, err := openArchivedRun(ctx, opts.Run, opts.Out, logger)
 	if err != nil {
 		return withCode(exitBadInput, err)
 	}
+	defer store.Close()
 	start := time.Now()
 	errs := fetcher.ExportLineage(ctx, ex, rep, store)
 	for _, e := range errs {
@@ -167,8 +173,11 @@ func commandNote(id fetcher.ID) string {
 
 // openArchivedRun finds the run and its report: RUN is a run folder holding
 // a report.json (the archive's root is then RUN without the report's
-// archive.folder), else RUN is the run's folder under out.
-func openArchivedRun(ctx context.Context, run, out string) (archive.Store, *fetcher.Report, error) {
+// archive.folder), else RUN is the run's folder under out, which is a
+// folder or an object-storage URL (opened as fetch opens --out). The
+// artifacts are then read as the report recorded them stored, compressed
+// or not.
+func openArchivedRun(ctx context.Context, run, out string, logger *slog.Logger) (blobstore.ClosableStore, *fetcher.Report, error) {
 	if fi, err := os.Stat(filepath.Join(run, "report.json")); err == nil && fi.Mode().IsRegular() {
 		rep, err := readReportFile(filepath.Join(run, "report.json"))
 		if err != nil {
@@ -184,28 +193,33 @@ func openArchivedRun(ctx context.Context, run, out string) (archive.Store, *fetc
 			return nil, nil, fmt.Errorf("%s: its report.json says the run's folder is %q, which this path does not end with: give --out and RUN relative to it", run, rep.Archive.Folder)
 		}
 		store, err := archive.NewLocal(root)
-		return store, rep, err
+		if err != nil {
+			return nil, nil, err
+		}
+		return store, rep, nil
 	}
 	if filepath.IsAbs(run) {
 		return nil, nil, fmt.Errorf("%s: no report.json in this folder", run)
-	}
-	store, err := archive.NewLocal(out)
-	if err != nil {
-		return nil, nil, fmt.Errorf("--out %s: %w", out, err)
 	}
 	key := path.Clean(filepath.ToSlash(run))
 	if err := archive.CheckKey(key); err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", run, err)
 	}
+	store, err := openOutToRead(ctx, out, logger)
+	if err != nil {
+		return nil, nil, err
+	}
 	raw, err := archive.ReadFile(ctx, store, path.Join(key, "report.json"), maxReportSize)
 	if err != nil {
+		store.Close()
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil, fmt.Errorf("%s: no report.json, neither in this folder nor under --out %s", run, out)
+			return nil, nil, fmt.Errorf("%s: no report.json, neither in this folder nor under --out %s", run, store.Location())
 		}
 		return nil, nil, err
 	}
 	rep, err := fetcher.DecodeReport(bytes.NewReader(raw))
 	if err != nil {
+		store.Close()
 		return nil, nil, fmt.Errorf("%s/report.json: %w", run, err)
 	}
 	return store, rep, nil

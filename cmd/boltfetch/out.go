@@ -43,10 +43,25 @@ func (a *archiveFlags) apply(fopts *fetcher.Options) error {
 // azblob:// or file:// URL. A store that cannot be used is bad
 // configuration (exit 2), found before any request to Paradime.
 func openOut(ctx context.Context, out string, logger *slog.Logger) (blobstore.ClosableStore, error) {
+	return openArchiveStore(ctx, out, logger, true)
+}
+
+// openOutToRead opens the archive that --out names, as openOut does, for a
+// command that only reads it (lineage): a local folder need not be
+// writable, and a bucket's orphaned uploads are left to the next writer's
+// sweep.
+func openOutToRead(ctx context.Context, out string, logger *slog.Logger) (blobstore.ClosableStore, error) {
+	return openArchiveStore(ctx, out, logger, false)
+}
+
+func openArchiveStore(ctx context.Context, out string, logger *slog.Logger, write bool) (blobstore.ClosableStore, error) {
 	if !blobstore.IsURL(out) {
 		store, err := archive.NewLocal(out)
 		if err != nil {
 			return nil, withCode(exitBadInput, fmt.Errorf("--out %s: %w", out, err))
+		}
+		if !write {
+			return store, nil
 		}
 		// Found now, not after every API call: an archive that cannot take
 		// a file would lose the whole follow-up.
@@ -56,7 +71,11 @@ func openOut(ctx context.Context, out string, logger *slog.Logger) (blobstore.Cl
 		}
 		return store, nil
 	}
-	store, err := blobstore.OpenOut(ctx, out, blobstore.Options{Logger: logger})
+	bopts := blobstore.Options{Logger: logger}
+	if !write {
+		bopts.SweepAge = -1
+	}
+	store, err := blobstore.OpenOut(ctx, out, bopts)
 	if err != nil {
 		var ce *blobstore.ConfigError
 		if errors.As(err, &ce) {
