@@ -95,3 +95,10 @@ func IsPermanent(err error) bool {
 	var pe *PermanentError
 	return errors.As(err, &pe)
 }
+
+// ErrRunning is returned by Retry for a run that is being followed up now.
+var ErrRunning = errors.New("inbox: run is being followed up now")
+
+// ErrLocked is returned by Start when another process owns the SQLite data
+// dir.
+var ErrLocked = errors.New("inbox: the data dir is in use by another process")
