@@ -8,9 +8,10 @@ import (
 	"fmt"
 	"net/url"
 	"reflect"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/boltfetch/boltfetch/internal/flexid"
 )
 
 // Command is boltCommand: one command of a Bolt run with its full output.
@@ -88,15 +89,11 @@ type LogLine struct {
 type flexInt int64
 
 func (f *flexInt) UnmarshalJSON(b []byte) error {
-	s := string(bytes.TrimSpace(b))
-	if s == "null" {
+	if string(bytes.TrimSpace(b)) == "null" {
 		return nil
 	}
-	if unq, err := strconv.Unquote(s); err == nil {
-		s = unq
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
+	n, ok := flexid.Int(b)
+	if !ok {
 		return fmt.Errorf("id %s is not an integer", excerpt(string(b), 40))
 	}
 	*f = flexInt(n)

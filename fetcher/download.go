@@ -18,18 +18,6 @@ import (
 	"github.com/boltfetch/boltfetch/client"
 )
 
-// Download failure kinds, as they appear in reports.
-const (
-	KindExpired   = "expired"   // the presigned URL answered 403
-	KindTruncated = "truncated" // the body ended before its Content-Length
-	KindTooLarge  = "too_large" // over the artifact size cap
-	KindStatus    = "status"    // an HTTP status that is not worth retrying
-	KindTransport = "transport" // connection errors, resets, timeouts
-	KindURL       = "bad_url"   // the API gave a URL we will not fetch
-	KindArchive   = "archive"   // writing to the archive failed
-	KindCanceled  = "canceled"  // the fetch was cancelled
-)
-
 // DownloadError is one failed download attempt, or the last of several.
 type DownloadError struct {
 	Kind       string
@@ -62,6 +50,10 @@ func (e *DownloadError) retryable() bool {
 	return e.Kind == KindTruncated || e.Kind == KindTransport ||
 		(e.Kind == KindStatus && (e.StatusCode == 408 || e.StatusCode == 429 || e.StatusCode >= 500))
 }
+
+// downloadBuffer is the buffer of one download: socket reads are gathered
+// until half of it is full before the bytes are written on.
+const downloadBuffer = 256 << 10
 
 // sensitiveHeaders are never sent to an artifact host.
 var sensitiveHeaders = []string{"Authorization", "X-Api-Key", "X-Api-Secret", "X-Paradime-Workspace", "Cookie", "Proxy-Authorization"}
@@ -245,7 +237,7 @@ func (d *downloader) once(ctx context.Context, store archive.Store, key, rawURL 
 		return archive.Digest{}, de
 	}
 	if resp.ContentLength > d.maxSize {
-		return fail(KindTooLarge, 0, fmt.Errorf("Content-Length %d is over the cap of %d bytes (--max-artifact-size)", resp.ContentLength, d.maxSize))
+		return fail(KindTooLarge, 0, fmt.Errorf("Content-Length %d is over the artifact size cap of %d bytes", resp.ContentLength, d.maxSize))
 	}
 	if onTotal != nil && resp.ContentLength >= 0 {
 		onTotal(resp.ContentLength)
@@ -256,30 +248,42 @@ func (d *downloader) once(ctx context.Context, store archive.Store, key, rawURL 
 	if tee != nil {
 		dst = io.MultiWriter(w, h, tee)
 	}
-	buf := make([]byte, 256<<10)
+	// Reads from a socket return what has arrived, often a few KB; they are
+	// gathered into large writes, so the file, the hash and the analysis
+	// each see a few hundred large writes rather than thousands of small
+	// ones.
+	buf := make([]byte, downloadBuffer)
 	var n int64
-	for {
-		m, rerr := resp.Body.Read(buf)
+	for done := false; !done; {
+		m := 0
+		var rerr error
+		for m < len(buf)/2 && rerr == nil {
+			var k int
+			k, rerr = resp.Body.Read(buf[m:])
+			if k > 0 {
+				idle.Reset(d.idleTimeout)
+				m += k
+				if onBytes != nil {
+					onBytes(int64(k))
+				}
+			}
+		}
 		if m > 0 {
-			idle.Reset(d.idleTimeout)
 			n += int64(m)
 			if n > d.maxSize {
-				return fail(KindTooLarge, 0, fmt.Errorf("body is over the cap of %d bytes (--max-artifact-size)", d.maxSize))
+				return fail(KindTooLarge, 0, fmt.Errorf("body is over the artifact size cap of %d bytes", d.maxSize))
 			}
 			if _, werr := dst.Write(buf[:m]); werr != nil {
 				return fail(KindArchive, 0, werr)
 			}
-			if onBytes != nil {
-				onBytes(int64(m))
-			}
 		}
-		if rerr == io.EOF {
-			break
-		}
-		if rerr != nil {
-			if errors.Is(rerr, io.ErrUnexpectedEOF) {
-				return fail(KindTruncated, 0, fmt.Errorf("body ended after %d of %d bytes", n, resp.ContentLength))
-			}
+		switch {
+		case rerr == io.EOF:
+			done = true
+		case rerr == nil:
+		case errors.Is(rerr, io.ErrUnexpectedEOF):
+			return fail(KindTruncated, 0, fmt.Errorf("body ended after %d of %d bytes", n, resp.ContentLength))
+		default:
 			return fail(KindTransport, 0, scrubErr(actx, rerr))
 		}
 	}
