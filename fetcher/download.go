@@ -7,15 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/boltfetch/boltfetch/archive"
 	"github.com/boltfetch/boltfetch/client"
+	"github.com/boltfetch/boltfetch/internal/retry"
 )
 
 // DownloadError is one failed download attempt, or the last of several.
@@ -23,9 +22,11 @@ type DownloadError struct {
 	Kind       string
 	URL        string // scheme, host and path only: never the presigned query
 	StatusCode int
-	RetryAfter time.Duration
+	RetryAfter time.Duration // the server's Retry-After, uncapped
 	Attempts   int
 	Err        error
+
+	retryAfterSet bool // the server sent a usable Retry-After (it may be 0)
 }
 
 func (e *DownloadError) Error() string {
@@ -151,11 +152,13 @@ func (d *downloader) fetch(ctx context.Context, store archive.Store, key, rawURL
 	var last *DownloadError
 	for attempt := 1; attempt <= d.attempts; attempt++ {
 		if attempt > 1 {
+			// The one retry policy: the server's Retry-After (seconds or
+			// a date, on 429/503) when it sent one, capped; else backoff.
 			wait := d.backoff(attempt - 1)
-			if last.RetryAfter > wait {
-				wait = min(last.RetryAfter, 30*time.Second)
+			if last.retryAfterSet {
+				wait = downloadRetry.CapRetryAfter(last.RetryAfter)
 			}
-			if err := sleepCtx(ctx, wait); err != nil {
+			if err := retry.Sleep(ctx, wait); err != nil {
 				return archive.Digest{}, &DownloadError{Kind: KindCanceled, URL: client.RedactURL(rawURL), Attempts: attempt - 1, Err: err}
 			}
 		}
@@ -228,11 +231,7 @@ func (d *downloader) once(ctx context.Context, store archive.Store, key, rawURL 
 		return fail(KindExpired, resp.StatusCode, errors.New(s3Message(resp.Body)))
 	default:
 		de := &DownloadError{Kind: KindStatus, URL: safe, StatusCode: resp.StatusCode}
-		if s := resp.Header.Get("Retry-After"); s != "" {
-			if secs, err := strconv.Atoi(s); err == nil && secs >= 0 {
-				de.RetryAfter = time.Duration(secs) * time.Second
-			}
-		}
+		de.RetryAfter, de.retryAfterSet = retry.After(resp.StatusCode, resp.Header, time.Now())
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 		return archive.Digest{}, de
 	}
@@ -336,21 +335,10 @@ func between(s, open, close string) string {
 	return s[:j]
 }
 
-// defaultBackoff is jittered exponential: about 100ms, 200ms, 400ms... capped
-// at 5s.
-func defaultBackoff(attempt int) time.Duration {
-	d := 100 * time.Millisecond << min(attempt-1, 6)
-	d = min(d, 5*time.Second)
-	return d/2 + rand.N(d/2+1)
-}
+// downloadRetry is the download side of the one retry policy
+// (internal/retry): jittered exponential from 100ms to 5s, and a server's
+// Retry-After honoured up to 30s.
+var downloadRetry = retry.Policy{Min: 100 * time.Millisecond, Max: 5 * time.Second, MaxRetryAfter: 30 * time.Second}
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+// defaultBackoff is downloadRetry's backoff before retry n.
+func defaultBackoff(n int) time.Duration { return downloadRetry.Backoff(n) }

@@ -17,7 +17,7 @@ func intp(n int) *int { return &n }
 
 func TestParsePayloadSeed(t *testing.T) {
 	t.Parallel()
-	raw, err := os.ReadFile("testdata/completed.json")
+	raw, err := os.ReadFile("../testdata/paradime/completed.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestParsePayloadSeed(t *testing.T) {
 
 func TestParsePayloadStarted(t *testing.T) {
 	t.Parallel()
-	raw, err := os.ReadFile("testdata/started.json")
+	raw, err := os.ReadFile("../testdata/paradime/started.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func TestSelected(t *testing.T) {
 
 // FuzzParsePayload: no panic on any input, and what is accepted is coherent.
 func FuzzParsePayload(f *testing.F) {
-	for _, name := range []string{"testdata/completed.json", "testdata/started.json"} {
+	for _, name := range []string{"../testdata/paradime/completed.json", "../testdata/paradime/started.json"} {
 		if b, err := os.ReadFile(name); err == nil {
 			f.Add(b)
 		}
