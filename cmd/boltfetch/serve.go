@@ -263,13 +263,7 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 	if err != nil {
 		return err
 	}
-	fopts := opts.fetch.fetcherOptions(sc.fetch)
-	// One request limit across every worker's follow-up, not one each.
-	fopts.Limiter = fetcher.NewLimiter(opts.fetch.Concurrency)
-	w := &serveWorker{
-		store: store, ccfg: sc.fetch.client, fopts: fopts, timeout: opts.fetch.Timeout,
-		maxPayload: sc.fetch.maxPayload, log: log, metrics: metrics,
-	}
+	w := newServeWorker(opts, sc, store, metrics)
 	// The credentials are checked now, not at the first delivery (with a
 	// company token, against the configured workspace or a placeholder).
 	probe := sc.fetch.client
@@ -360,6 +354,17 @@ type serveWorker struct {
 	maxPayload int64
 	log        *slog.Logger
 	metrics    *webhook.Metrics
+}
+
+// newServeWorker wires the follow-up of every run from the checked flags.
+func newServeWorker(opts *serveOptions, sc serveConfig, store archive.Store, metrics *webhook.Metrics) *serveWorker {
+	fopts := opts.fetch.fetcherOptions(sc.fetch)
+	// One request limit across every worker's follow-up, not one each.
+	fopts.Limiter = fetcher.NewLimiter(opts.fetch.Concurrency)
+	return &serveWorker{
+		store: store, ccfg: sc.fetch.client, fopts: fopts, timeout: opts.fetch.Timeout,
+		maxPayload: sc.fetch.maxPayload, log: sc.logger, metrics: metrics,
+	}
 }
 
 func (w *serveWorker) followUp(ctx context.Context, runID int64, payload []byte) (inbox.Outcome, error) {
