@@ -37,12 +37,12 @@ type driverCase struct {
 func driverCases() []driverCase {
 	return []driverCase{
 		{name: "sqlite", store: func(t *testing.T) Config { return Config{DataDir: t.TempDir()} }},
-		{name: "postgres", store: pgStore},
+		{name: "postgres", store: func(t *testing.T) Config { return pgStore(t) }},
 	}
 }
 
 // pgStore creates a fresh schema for t and returns a DSN that selects it.
-func pgStore(t *testing.T) Config {
+func pgStore(t testing.TB) Config {
 	t.Helper()
 	dsn := os.Getenv(pgEnv)
 	if dsn == "" {
