@@ -755,3 +755,32 @@ func markRunning(t *testing.T, ib *Inbox, runID int64, attempt int, at time.Time
 		t.Fatal(err)
 	}
 }
+
+// TestConcurrentOpen: replicas (or serve and the operator CLI) that start
+// together migrate one database without tripping over each other.
+func TestConcurrentOpen(t *testing.T) {
+	t.Parallel()
+	forEachDriver(t, func(t *testing.T, store func(*testing.T) Config) {
+		cfg := store(t)
+		var wg sync.WaitGroup
+		errs := make([]error, 3)
+		for i := range errs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ib, err := Open(context.Background(), cfg)
+				if err == nil {
+					_, err = ib.Enqueue(context.Background(), int64(100+i), []byte("{}"))
+					ib.Close()
+				}
+				errs[i] = err
+			}()
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("open %d: %v", i, err)
+			}
+		}
+	})
+}
