@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
+	"riverqueue.com/riverui"
 )
 
 // backend is the inbox over one database. engine implements it for both
@@ -30,6 +32,7 @@ type backend interface {
 	stop(ctx context.Context) error
 	stopAndCancel(ctx context.Context) error
 	close() error
+	ui(prefix string, logger *slog.Logger) (*riverui.Handler, error)
 }
 
 // querier is the little SQL the inbox runs itself (its payload table), over
