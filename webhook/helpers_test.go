@@ -20,6 +20,7 @@ import (
 
 	"github.com/boltfetch/boltfetch/fetcher"
 	"github.com/boltfetch/boltfetch/inbox"
+	"github.com/boltfetch/boltfetch/internal/sharedtest"
 	"github.com/boltfetch/boltfetch/webhook"
 )
 
@@ -44,7 +45,7 @@ func parseBolt(body []byte) (int64, bool, error) {
 
 func readTestdata(tb testing.TB, name string) []byte {
 	tb.Helper()
-	b, err := os.ReadFile("../fetcher/testdata/" + name)
+	b, err := os.ReadFile(sharedtest.Fixture(tb, "paradime/"+name))
 	if err != nil {
 		tb.Fatal(err)
 	}
