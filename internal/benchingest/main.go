@@ -16,6 +16,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -51,6 +52,7 @@ func main() {
 	sqlite := flag.Bool("sqlite", true, "measure the SQLite inbox")
 	direct := flag.Bool("direct", true, "also measure the baseline: the same payloads enqueued by the same number of goroutines calling the inbox directly, without HTTP")
 	parseMode := flag.String("parse", "fetcher", "the intake's payload parser: fetcher (fetcher.ParsePayload, as boltfetch serve wires it) or id (a streaming read of the top-level id alone: the floor any parser costs, to show the full parse's share)")
+	runs := flag.Int("runs", 1, "measure each case this many times, in turn, and print the medians")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
 	flag.Parse()
 	switch *parseMode {
@@ -82,52 +84,68 @@ func main() {
 		*n, len(tmpl), *senders, *warmup, *parseMode, loadavg())
 
 	ctx := context.Background()
-	if *sqlite {
+	// Each case is one measurement on a fresh inbox; the cases run in turn,
+	// -runs times, so that a change of load hits them alike.
+	type bcase struct {
+		name   string
+		direct bool
+		open   func() (inbox.Config, func(), error)
+	}
+	var cases []bcase
+	sqliteCfg := func() (inbox.Config, func(), error) {
 		dir, err := os.MkdirTemp("", "benchingest-")
-		if err != nil {
-			fail(err)
-		}
-		res, err := measure(ctx, "sqlite", inbox.Config{DataDir: dir}, tmpl, *n, *senders, *warmup)
-		os.RemoveAll(dir)
-		if err != nil {
-			fail(err)
-		}
-		res.print()
+		return inbox.Config{DataDir: dir}, func() { os.RemoveAll(dir) }, err
+	}
+	pgCfg := func() (inbox.Config, func(), error) {
+		dsn, drop, err := pgSchema(ctx, *pg)
+		return inbox.Config{PostgresURL: dsn}, drop, err
+	}
+	if *sqlite {
+		cases = append(cases, bcase{"sqlite", false, sqliteCfg})
 		if *direct {
-			dir, err := os.MkdirTemp("", "benchingest-")
-			if err != nil {
-				fail(err)
-			}
-			res, err := measureDirect(ctx, "sqlite, no HTTP (baseline)", inbox.Config{DataDir: dir}, tmpl, *n, *senders, *warmup)
-			os.RemoveAll(dir)
-			if err != nil {
-				fail(err)
-			}
-			res.print()
+			cases = append(cases, bcase{"sqlite, no HTTP (baseline)", true, sqliteCfg})
 		}
 	}
 	if *pg != "" {
-		dsn, drop, err := pgSchema(ctx, *pg)
-		if err != nil {
-			fail(err)
-		}
-		res, err := measure(ctx, "postgres", inbox.Config{PostgresURL: dsn}, tmpl, *n, *senders, *warmup)
-		drop()
-		if err != nil {
-			fail(err)
-		}
-		res.print()
+		cases = append(cases, bcase{"postgres", false, pgCfg})
 		if *direct {
-			dsn, drop, err := pgSchema(ctx, *pg)
+			cases = append(cases, bcase{"postgres, no HTTP (baseline)", true, pgCfg})
+		}
+	}
+	all := make([][]result, len(cases))
+	for range *runs {
+		for i, c := range cases {
+			cfg, cleanup, err := c.open()
 			if err != nil {
 				fail(err)
 			}
-			res, err := measureDirect(ctx, "postgres, no HTTP (baseline)", inbox.Config{PostgresURL: dsn}, tmpl, *n, *senders, *warmup)
-			drop()
+			var res result
+			if c.direct {
+				res, err = measureDirect(ctx, c.name, cfg, tmpl, *n, *senders, *warmup)
+			} else {
+				res, err = measure(ctx, c.name, cfg, tmpl, *n, *senders, *warmup)
+			}
+			cleanup()
 			if err != nil {
 				fail(err)
 			}
 			res.print()
+			all[i] = append(all[i], res)
+		}
+	}
+	if *runs > 1 {
+		fmt.Println("medians:")
+		for i, c := range cases {
+			rate := func(r result) float64 { return float64(r.n) / r.elapsed.Seconds() }
+			slices.SortFunc(all[i], func(a, b result) int { return cmp.Compare(rate(a), rate(b)) })
+			med := rate(all[i][len(all[i])/2])
+			p99s := make([]time.Duration, 0, len(all[i]))
+			for _, r := range all[i] {
+				p99s = append(p99s, r.pct(.99))
+			}
+			slices.Sort(p99s)
+			fmt.Printf("  %s: %.0f accepted/s, ack p99 %.2f ms (%d runs)\n", c.name, med,
+				float64(p99s[len(p99s)/2])/float64(time.Millisecond), len(all[i]))
 		}
 	}
 	fmt.Printf("loadavg after: %s\n", loadavg())
