@@ -2,10 +2,12 @@ package webhook_test
 
 import (
 	"bytes"
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/boltfetch/boltfetch/inbox"
 	"github.com/boltfetch/boltfetch/webhook"
@@ -261,4 +263,19 @@ func TestDepthScrapeBounded(t *testing.T) {
 		t.Error("depth reported for a queue that did not answer")
 	}
 	metricValue(t, text, `boltfetch_webhook_deliveries_total{outcome="accepted",reason=""}`)
+}
+
+// TestRefusalReasonIsOneShortLine: a parser's long, multi-line error reaches
+// the sender as one line of at most 300 bytes, valid UTF-8.
+func TestRefusalReasonIsOneShortLine(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("é\n", 400)
+	h := newHandler(t, newMemQueue(), func(c *webhook.Config) {
+		c.Parse = func([]byte) (int64, bool, error) { return 0, false, errors.New(long) }
+	})
+	w := do(h, request{body: []byte(`{}`), header: bearer(testToken)})
+	reason, _ := decodeBody(t, w)["error"].(string)
+	if w.Code != 400 || strings.ContainsAny(reason, "\n\r") || len(reason) > 300+len("…") || !utf8.ValidString(reason) || strings.ContainsRune(reason, utf8.RuneError) {
+		t.Fatalf("%d %q", w.Code, reason)
+	}
 }
