@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river/riverdriver"
@@ -783,4 +784,22 @@ func TestConcurrentOpen(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestIncompleteErrorIsBounded(t *testing.T) {
+	t.Parallel()
+	var errs []string
+	for i := range 1000 {
+		errs = append(errs, fmt.Sprintf("download/expired: resource %d: %s", i, strings.Repeat("é", 100)))
+	}
+	s := (&incompleteError{errs: errs}).Error()
+	if len(s) > maxErrorBytes+100 || !strings.HasSuffix(s, "and 980 more (see the report)") {
+		t.Errorf("%d bytes, ending %q", len(s), s[max(0, len(s)-60):])
+	}
+	if !utf8.ValidString(s) {
+		t.Error("cut inside a character")
+	}
+	if got := (&incompleteError{errs: []string{"a", "b"}}).Error(); got != "follow-up incomplete: a; b" {
+		t.Errorf("%q", got)
+	}
 }
