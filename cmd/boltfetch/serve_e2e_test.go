@@ -586,3 +586,45 @@ func TestServeUIInChromium(t *testing.T) {
 		t.Error("the UI shows a payload's api_url")
 	}
 }
+
+// TestServeGracefulStop sends SIGTERM while follow-ups run: serve exits 0
+// once --shutdown-timeout has passed, the cancelled runs stay queued without
+// spending an attempt, and the next start finishes them.
+func TestServeGracefulStop(t *testing.T) {
+	t.Parallel()
+	f := newE2EFake(t, 0)
+	payloads := f.addRuns(t, 9200, 4)
+	data, out := t.TempDir(), t.TempDir()
+	args := []string{"--data-dir", data, "--out", out, "--workers", "2", "--shutdown-timeout", "1s"}
+	f.fb.SetFault(fakebolt.RouteDownload, fakebolt.Fault{Latency: 20 * time.Second}) // they cannot finish in time
+	p := startServe(t, f, args...)
+	postAll(t, p, payloads)
+	waitFor(t, 30*time.Second, "2 runs processing", func() bool { return len(p.runsIn(t, "processing")) == 2 })
+	stopAt := time.Now()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not stop within 20 s of SIGTERM")
+	}
+	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("exit %d after SIGTERM", code)
+	}
+	t.Logf("stopped %s after SIGTERM", time.Since(stopAt).Round(100*time.Millisecond))
+	f.fb.ClearFaults()
+	p2 := startServe(t, f, args...)
+	for _, r := range p2.runsIn(t, "") {
+		if r["state"] != "queued" && r["state"] != "processing" {
+			t.Errorf("run %v after the stop: %v", r["run_id"], r)
+		}
+	}
+	waitFor(t, 30*time.Second, "all 4 runs done", func() bool { return len(p2.runsIn(t, "done")) == 4 })
+	for _, r := range p2.runsIn(t, "done") {
+		if r["attempts"] != float64(1) {
+			t.Errorf("run %v: %v attempts, want 1 (a cancel at shutdown spends none)", r["run_id"], r["attempts"])
+		}
+	}
+	checkArchived(t, out, payloads)
+}
