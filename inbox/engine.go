@@ -70,30 +70,51 @@ type engine[TTx any] struct {
 	closeDB   func() error
 }
 
-// migrate runs River's migrations, then creates the payload table. On
-// PostgreSQL each River migration needs its own transaction (a new enum value
-// cannot be used in the transaction that adds it), so lock, when set, is run
-// first to serialise replicas that start together, and unlock after.
+// migrate runs River's migrations, then creates the payload table.
+//   - On SQLite (lock nil) everything runs in one immediate transaction: it
+//     holds the write lock from its first statement, so processes opening
+//     the same data dir at once migrate one after the other.
+//   - On PostgreSQL each River migration needs its own transaction (a new
+//     enum value cannot be used in the transaction that adds it), so lock
+//     (a session advisory lock) serialises replicas that start together.
 func (e *engine[TTx]) migrate(ctx context.Context, lock func(context.Context) (func(), error), createSQL string) error {
-	if lock != nil {
-		unlock, err := lock(ctx)
-		if err != nil {
-			return fmt.Errorf("lock for migration: %w", err)
-		}
-		defer unlock()
-	}
 	m, err := rivermigrate.New(e.driver, &rivermigrate.Config{Logger: e.cfg.Logger})
 	if err != nil {
 		return err
 	}
+	q := e.db
+	if lock == nil {
+		tx, tq, err := e.begin(ctx)
+		if err != nil {
+			return err
+		}
+		defer e.rollback(context.WithoutCancel(ctx), tx) //nolint:errcheck // no-op after commit
+		if _, err := m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, nil); err != nil {
+			return fmt.Errorf("river migrations: %w", err)
+		}
+		if err := createTable(ctx, tq, createSQL); err != nil {
+			return err
+		}
+		return e.commit(ctx, tx)
+	}
+	unlock, err := lock(ctx)
+	if err != nil {
+		return fmt.Errorf("lock for migration: %w", err)
+	}
+	defer unlock()
 	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		return fmt.Errorf("river migrations: %w", err)
 	}
+	return createTable(ctx, q, createSQL)
+}
+
+// createTable runs the payload table's statements.
+func createTable(ctx context.Context, q querier, createSQL string) error {
 	for _, stmt := range strings.Split(createSQL, ";") {
 		if strings.TrimSpace(stmt) == "" {
 			continue
 		}
-		if _, err := e.db.exec(ctx, stmt); err != nil {
+		if _, err := q.exec(ctx, stmt); err != nil {
 			return fmt.Errorf("create the payload table: %w", err)
 		}
 	}
