@@ -7,7 +7,12 @@
 // inbox and that re-deliveries come back as duplicates.
 //
 //	go run ./internal/benchingest                        # SQLite: 5,000 payloads, 32 senders
-//	go run ./internal/benchingest -postgres "$BOLTFETCH_TEST_POSTGRES"
+//	go run ./internal/benchingest -runs 3 -postgres "$BOLTFETCH_TEST_POSTGRES"
+//
+// Beside each case it measures the baseline (-direct): the same payloads
+// enqueued by goroutines calling the inbox directly, without HTTP. -runs
+// repeats every case in turn and prints the medians; -parse id swaps the
+// payload parser for a read of the id alone, to show the parse's share.
 //
 // The payload is Paradime's published completed example
 // (testdata/paradime/completed.json, 3.7 KB) with its run id replaced. Run it
