@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -238,4 +239,41 @@ func TestWordInbox(t *testing.T) {
 	if !errors.Is(err, inbox.ErrLocked) || !strings.Contains(err.Error(), "--data-dir") {
 		t.Errorf("locked: %v", err)
 	}
+}
+
+// TestServeWorkersShareOneRequestLimit: follow-ups side by side share one
+// --concurrency limit: the fake never sees more requests at once.
+func TestServeWorkersShareOneRequestLimit(t *testing.T) {
+	t.Parallel()
+	f := newE2EFake(t, 30*time.Millisecond)
+	payloads := f.addRuns(t, 9300, 4)
+	out := t.TempDir()
+	o := parseServe(t, map[string]string{"PARADIME_API_KEY": "e2e-key", "PARADIME_API_SECRET": "e2e-secret"},
+		"--insecure-no-auth", "--out", out, "--allow-host", "127.0.0.1", "--concurrency", "2")
+	sc, err := o.config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := archive.NewLocal(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	metrics, _ := webhook.NewMetrics(nil)
+	w := newServeWorker(o, sc, store, metrics)
+	var wg sync.WaitGroup
+	for id, p := range payloads {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if res, err := w.followUp(context.Background(), id, p); err != nil || !res.Complete {
+				t.Errorf("run %d: %+v, %v", id, res, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if peak := f.fb.Stats().PeakOverall; peak > 2 || peak < 1 {
+		t.Errorf("%d requests at once across 4 follow-ups, want at most --concurrency 2", peak)
+	}
+	checkArchived(t, out, payloads)
 }
