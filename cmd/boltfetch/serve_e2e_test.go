@@ -469,7 +469,9 @@ func TestServeReplicas(t *testing.T) {
 	f := newE2EFake(t, 20*time.Millisecond)
 	payloads := f.addRuns(t, 7000, 50)
 	out := t.TempDir()
-	args := []string{"--inbox", dsn, "--out", out, "--workers", "2", "--job-timeout", "2s"}
+	// 5 s: short for the rescue, long enough that a loaded CI machine never
+	// times a follow-up out (which would run it twice).
+	args := []string{"--inbox", dsn, "--out", out, "--workers", "2", "--job-timeout", "5s"}
 	a := startServe(t, f, args...)
 	b := startServe(t, f, args...)
 	// Deliveries go to both replicas, half each, as a load balancer does.
@@ -507,7 +509,7 @@ func TestServeReplicas(t *testing.T) {
 	killed := time.Now()
 	f.fb.ClearFaults()
 	waitFor(t, 90*time.Second, "the other replica finishes every run", func() bool { return len(b.runsIn(t, "done")) == 56 })
-	t.Logf("the surviving replica finished the killed one's runs %s after the kill (job timeout 2s; River's rescuer runs every 30 s)", time.Since(killed).Round(100*time.Millisecond))
+	t.Logf("the surviving replica finished the killed one's runs %s after the kill (job timeout 5s; River's rescuer runs every 30 s)", time.Since(killed).Round(100*time.Millisecond))
 	rescued := 0
 	for _, r := range b.runsIn(t, "done") {
 		if id := int64(r["run_id"].(float64)); id >= 8000 && r["attempts"].(float64) >= 2 {
