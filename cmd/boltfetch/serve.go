@@ -216,13 +216,16 @@ func (opts *serveOptions) config() (serveConfig, error) {
 	return sc, nil
 }
 
+// maxRetention bounds --retention: ten years.
+const maxRetention = 3650 * 24 * time.Hour
+
 // parseRetention reads "30d" (days) or a Go duration ("72h").
 func parseRetention(s string) (time.Duration, error) {
 	t := strings.TrimSpace(s)
 	var d time.Duration
 	if n, ok := strings.CutSuffix(t, "d"); ok {
 		days, err := strconv.ParseFloat(n, 64)
-		if err != nil || days <= 0 || days > 3650 {
+		if err != nil || !(days > 0 && days <= 3650) { // NaN fails too
 			return 0, fmt.Errorf("--retention %q: want days (e.g. 30d) or a duration (e.g. 72h)", s)
 		}
 		d = time.Duration(days * float64(24*time.Hour))
@@ -232,8 +235,8 @@ func parseRetention(s string) (time.Duration, error) {
 			return 0, fmt.Errorf("--retention %q: want days (e.g. 30d) or a duration (e.g. 72h)", s)
 		}
 	}
-	if d < inbox.MinRetention {
-		return 0, fmt.Errorf("--retention %q: want at least %s", s, inbox.MinRetention)
+	if d < inbox.MinRetention || d > maxRetention {
+		return 0, fmt.Errorf("--retention %q: want %s to 3650d", s, inbox.MinRetention)
 	}
 	return d, nil
 }

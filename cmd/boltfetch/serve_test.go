@@ -104,7 +104,7 @@ func TestServeConfig(t *testing.T) {
 		{nil, "no webhook token"},
 		{[]string{"--insecure-no-auth", "--token", "flag-token-0123456789abcdef"}, "choose one"},
 		{[]string{"--insecure-no-auth", "--retention", "0d"}, "--retention"},
-		{[]string{"--insecure-no-auth", "--retention", "30s"}, "at least"},
+		{[]string{"--insecure-no-auth", "--retention", "30s"}, "--retention"},
 		{[]string{"--insecure-no-auth", "--workers", "0"}, "--workers 0"},
 		{[]string{"--insecure-no-auth", "--max-attempts", "0"}, "--max-attempts"},
 		{[]string{"--insecure-no-auth", "--job-timeout", "1ms"}, "--job-timeout"},
@@ -180,6 +180,27 @@ func TestServeFollowUpCompanyToken(t *testing.T) {
 	evil := bytes.Replace(payload, []byte("127.0.0.1"), []byte("evil.example"), 1)
 	if _, err := w.followUp(context.Background(), 31, evil); !inbox.IsPermanent(err) {
 		t.Errorf("api_url host not allowed: %v, want a permanent error", err)
+	}
+	// Each follow-up is counted by its result.
+	families, err := metrics.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]uint64{}
+	for _, mf := range families {
+		if mf.GetName() != "boltfetch_followup_duration_seconds" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "result" {
+					got[l.GetValue()] += m.GetHistogram().GetSampleCount()
+				}
+			}
+		}
+	}
+	if got["done"] != 1 || got["failed"] != 2 {
+		t.Errorf("follow-ups by result %v, want 1 done and 2 failed", got)
 	}
 }
 
@@ -276,4 +297,32 @@ func TestServeWorkersShareOneRequestLimit(t *testing.T) {
 		t.Errorf("%d requests at once across 4 follow-ups, want at most --concurrency 2", peak)
 	}
 	checkArchived(t, out, payloads)
+}
+
+func TestParseRetention(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]time.Duration{"30d": 30 * 24 * time.Hour, "0.5d": 12 * time.Hour, "72h": 72 * time.Hour, " 90m ": 90 * time.Minute} {
+		if got, err := parseRetention(in); err != nil || got != want {
+			t.Errorf("%q: %s, %v; want %s", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "d", "-1d", "0d", "30", "1s", "9999d", "NaNd", "Infd", "1e9d", "30 days", "99999999h"} {
+		if _, err := parseRetention(in); err == nil {
+			t.Errorf("%q: no error", in)
+		}
+	}
+}
+
+// FuzzParseRetention: any --retention value is refused or a duration within
+// the inbox's bounds; it never panics.
+func FuzzParseRetention(f *testing.F) {
+	for _, s := range []string{"30d", "72h", "0.5d", "1e3d", "-1h", "1m", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := parseRetention(s)
+		if err == nil && (d < inbox.MinRetention || d > maxRetention) {
+			t.Errorf("%q: %s accepted", s, d)
+		}
+	})
 }
