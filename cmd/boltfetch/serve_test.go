@@ -267,7 +267,7 @@ func TestWordInbox(t *testing.T) {
 func TestServeWorkersShareOneRequestLimit(t *testing.T) {
 	t.Parallel()
 	f := newE2EFake(t, 30*time.Millisecond)
-	payloads := f.addRuns(t, 9300, 4)
+	payloads := f.addRuns(t, 9300, 6)
 	out := t.TempDir()
 	o := parseServe(t, map[string]string{"PARADIME_API_KEY": "e2e-key", "PARADIME_API_SECRET": "e2e-secret"},
 		"--insecure-no-auth", "--out", out, "--allow-host", "127.0.0.1", "--concurrency", "2")
@@ -293,8 +293,12 @@ func TestServeWorkersShareOneRequestLimit(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if peak := f.fb.Stats().PeakOverall; peak > 2 || peak < 1 {
-		t.Errorf("%d requests at once across 4 follow-ups, want at most --concurrency 2", peak)
+	// The fake counts a request until its handler returns, a moment after
+	// the client has read the whole answer and given its slot to the next
+	// request: one more than the limit may show. Without the shared limit,
+	// 6 follow-ups of --concurrency 2 reach 8 to 12.
+	if peak := f.fb.Stats().PeakOverall; peak > 3 || peak < 1 {
+		t.Errorf("%d requests at once across 6 follow-ups, want at most --concurrency 2 (+1 for the fake's count)", peak)
 	}
 	checkArchived(t, out, payloads)
 }
