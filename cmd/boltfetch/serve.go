@@ -159,8 +159,8 @@ func (opts *serveOptions) config() (serveConfig, error) {
 	default:
 		return sc, fmt.Errorf("--log-format %q: want text or json", opts.LogFormat)
 	}
-	if opts.ShutdownTimeout < 0 {
-		return sc, fmt.Errorf("--shutdown-timeout %s: want 0 or a positive duration", opts.ShutdownTimeout)
+	if opts.ShutdownTimeout <= 0 || opts.ShutdownTimeout > time.Hour {
+		return sc, fmt.Errorf("--shutdown-timeout %s: want a positive duration up to 1h", opts.ShutdownTimeout)
 	}
 	if opts.Workers < 1 || opts.Workers > inbox.MaxWorkers {
 		return sc, fmt.Errorf("--workers %d: want 1 to %d", opts.Workers, inbox.MaxWorkers)

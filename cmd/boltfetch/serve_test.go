@@ -109,6 +109,7 @@ func TestServeConfig(t *testing.T) {
 		{[]string{"--insecure-no-auth", "--max-attempts", "0"}, "--max-attempts"},
 		{[]string{"--insecure-no-auth", "--job-timeout", "1ms"}, "--job-timeout"},
 		{[]string{"--insecure-no-auth", "--log-format", "xml"}, "--log-format"},
+		{[]string{"--insecure-no-auth", "--shutdown-timeout", "0s"}, "--shutdown-timeout"},
 		{[]string{"--insecure-no-auth", "--inbox", "mysql://x"}, "--inbox"},
 		{[]string{"--insecure-no-auth", "--data-dir", " "}, "--data-dir"},
 		{[]string{"--insecure-no-auth", "--concurrency", "0"}, "--concurrency"},
