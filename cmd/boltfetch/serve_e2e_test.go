@@ -211,8 +211,9 @@ func startServe(t *testing.T, f *e2eFake, args ...string) *serveProc {
 			cmd.Process.Kill() //nolint:errcheck
 			<-p.done
 		}
-		if t.Failed() {
-			t.Logf("serve stderr (pid %d):\n%s", cmd.Process.Pid, p.log())
+		if t.Failed() { // the tail only, so that the failure stays readable
+			lines := strings.Split(strings.TrimSpace(p.log()), "\n")
+			t.Logf("serve stderr (pid %d), last %d of %d lines:\n%s", cmd.Process.Pid, min(40, len(lines)), len(lines), strings.Join(lines[max(0, len(lines)-40):], "\n"))
 		}
 	})
 	select {
