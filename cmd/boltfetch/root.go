@@ -88,6 +88,8 @@ func newRootCmd(io *iostreams) *cobra.Command {
 		newFetchCmd(io, nil),
 		newDemoCmd(io, nil),
 		newLineageCmd(io, nil),
+		newServeCmd(io, nil),
+		newInboxCmd(io),
 	)
 	return root
 }
