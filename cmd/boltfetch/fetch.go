@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/boltfetch/boltfetch/archive"
 	"github.com/boltfetch/boltfetch/artifacts"
@@ -47,6 +48,8 @@ type fetchOptions struct {
 	APISecret          string
 	WorkspaceUID       string
 	FallbackTypedQuery bool
+
+	pull pullFlags // --run-id and its names (pull.go)
 }
 
 func newFetchCmd(io *iostreams, runF func(*fetchOptions) error) *cobra.Command {
@@ -70,8 +73,11 @@ api_url host that is not allowed.`,
 		Example: `  boltfetch fetch payload.json
   curl -s ... | boltfetch fetch --format json - > report.json
   boltfetch fetch --artifacts '*' --logs failed --allow-host api.eu.example.com payload.json`,
-		Args: cobra.ExactArgs(1),
+		Args: fetchArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("run-id") {
+				return runFetchRunID(cmd.Context(), opts, runF)
+			}
 			opts.Payload = args[0]
 			if runF != nil {
 				return runF(opts)
@@ -79,7 +85,14 @@ api_url host that is not allowed.`,
 			return runFetch(cmd.Context(), opts)
 		},
 	}
-	f := cmd.Flags()
+	opts.registerFlags(cmd.Flags())
+	addPullFlags(cmd.Flags(), &opts.pull)
+	return cmd
+}
+
+// registerFlags registers the follow-up flags that fetch shares with
+// backfill.
+func (opts *fetchOptions) registerFlags(f *pflag.FlagSet) {
 	f.StringVar(&opts.Out, "out", "./boltfetch-archive", "archive folder")
 	f.StringVar(&opts.Format, "format", "text", "report format on stdout: text, json or markdown")
 	f.IntVar(&opts.Concurrency, "concurrency", fetcher.DefaultConcurrency, "API calls and downloads in flight at once")
@@ -99,7 +112,6 @@ api_url host that is not allowed.`,
 	f.StringVar(&opts.APISecret, "api-secret", "", "Paradime API secret or prdm_wsp_/prdm_cmp_ token (env PARADIME_API_SECRET)")
 	f.StringVar(&opts.WorkspaceUID, "workspace-uid", "", "workspace for a company token (env PARADIME_WORKSPACE_UID)")
 	f.BoolVar(&opts.FallbackTypedQuery, "fallback-typed-query", false, "when a payload's query is refused by the guard, send the equivalent typed query for the same id instead")
-	return cmd
 }
 
 // runFetch does the work of `boltfetch fetch`.

@@ -73,6 +73,7 @@ func newRootCmd(io *iostreams) *cobra.Command {
 		newAnalyzeCmd(io, nil),
 		newFetchCmd(io, nil),
 		newDemoCmd(io, nil),
+		newBackfillCmd(io, nil),
 	)
 	return root
 }
