@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -408,3 +409,49 @@ func TestArchivedDetectsDamage(t *testing.T) {
 }
 
 func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+// TestRequestLimitShared: four runs followed up at once, each with a
+// fetcher concurrency of 8, never have more than the shared limit of
+// requests in flight (API calls and downloads together).
+func TestRequestLimitShared(t *testing.T) {
+	newest := time.Date(2024, 1, 31, 0, 0, 0, 0, time.UTC)
+	runs := tiny(12, newest)
+	fake := fakebolt.New(fakebolt.Options{APIKey: key, APISecret: secret, Latency: 15 * time.Millisecond})
+	fake.AddRuns(runs)
+	if err := fake.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fake.Close)
+	limit := pull.NewRequestLimit(3)
+	api, err := client.New(client.Config{
+		Endpoint: fake.APIURL(), APIKey: key, APISecret: secret,
+		HTTPClient: &http.Client{Transport: limit.Transport(nil)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := archive.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	dl := fetcher.NewDownloadClient()
+	dl.Transport = limit.Transport(dl.Transport)
+	follow := func(ctx context.Context, _ int64, payload []byte) (bool, error) {
+		rep, err := fetcher.Fetch(ctx, bytes.NewReader(payload), fetcher.Options{Client: api, Archive: store, HTTPClient: dl, Concurrency: 8})
+		if err != nil {
+			return false, err
+		}
+		return rep.Summary.Complete, nil
+	}
+	sum, err := pull.Backfill(context.Background(), pull.Options{
+		API: api, Store: store, FollowUp: follow, APIURL: fake.APIURL(), Schedules: []string{"hourly"},
+		Since: newest.Add(-24 * time.Hour), RunsConcurrency: 4,
+	})
+	if err != nil || sum.FollowedUp != 12 {
+		t.Fatalf("%+v %v", sum, err)
+	}
+	if peak := fake.Stats().PeakOverall; peak > 3 || peak < 2 {
+		t.Errorf("peak requests in flight %d, want 2..3 (the shared limit is 3)", peak)
+	}
+}
