@@ -82,7 +82,7 @@ func (c *Client) ListRuns(ctx context.Context, slug string, offset, limit int) (
 	if slug != "" {
 		vars["slug"] = slug
 	}
-	data, err := c.exec(ctx, field, listRunsQuery, vars)
+	data, err := c.rawQuery(ctx, field, listRunsQuery, vars)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +99,7 @@ func (c *Client) ListRuns(ctx context.Context, slug string, offset, limit int) (
 // *NotFoundError.
 func (c *Client) RunSummary(ctx context.Context, runID int64) (*RunStatus, error) {
 	const field = "boltRunStatus"
-	data, err := c.exec(ctx, field, runSummaryQuery, map[string]any{"runId": runID})
+	data, err := c.rawQuery(ctx, field, runSummaryQuery, map[string]any{"runId": runID})
 	if err != nil {
 		return nil, withID(err, field, runID)
 	}
@@ -113,7 +113,7 @@ func (c *Client) RunSummary(ctx context.Context, runID int64) (*RunStatus, error
 // CommandResources fetches only the resources of boltCommand (no stdout).
 // An unknown command is a *NotFoundError.
 func (c *Client) CommandResources(ctx context.Context, commandID int64) ([]Resource, error) {
-	data, err := c.exec(ctx, fieldCommand, commandResourcesQuery, map[string]any{"commandId": commandID})
+	data, err := c.rawQuery(ctx, fieldCommand, commandResourcesQuery, map[string]any{"commandId": commandID})
 	if err != nil {
 		return nil, withID(err, fieldCommand, commandID)
 	}
@@ -122,6 +122,13 @@ func (c *Client) CommandResources(ctx context.Context, commandID int64) ([]Resou
 		return nil, c.decodeErr(err)
 	}
 	return res, nil
+}
+
+// rawQuery sends one of this file's documents and returns the answer's
+// data as JSON (these answers are small: no stdout is asked). It is the
+// only place pull mode touches the client's transport.
+func (c *Client) rawQuery(ctx context.Context, op, document string, vars map[string]any) (json.RawMessage, error) {
+	return c.exec(ctx, op, document, vars)
 }
 
 // decodeErr types a decoding failure, keeping a *NotFoundError as it is.
