@@ -331,3 +331,29 @@ func FuzzParseWhen(f *testing.F) {
 		}
 	})
 }
+
+// TestBackfillProgressOnTTY: on a terminal, stderr shows runs done / total
+// and the summary stays alone on stdout.
+func TestBackfillProgressOnTTY(t *testing.T) {
+	t.Parallel()
+	srv := fakebolt.New(fakebolt.Options{APIKey: "k", APISecret: "s"})
+	runs := fakebolt.TinyRuns(fakebolt.TinyRunsOptions{N: 3, Schedule: "hourly", Newest: time.Now().Add(-time.Hour).UTC(),
+		Manifest: cliManifest, RunResults: cliResults, Status: "failed"})
+	srv.AddRuns(runs)
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	var out, errb bytes.Buffer
+	code := run([]string{"backfill", "--out", t.TempDir(), "--api-key", "k", "--api-secret", "s", "--api-endpoint", srv.APIURL(), "--schedule", "hourly"},
+		&iostreams{In: strings.NewReader(""), Out: &out, Err: &errb, ErrTTY: true})
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errb.String())
+	}
+	if !strings.Contains(errb.String(), "runs") || !strings.Contains(errb.String(), "3 / 3") {
+		t.Errorf("no runs progress on the terminal:\n%q", errb.String())
+	}
+	if got := out.String(); !strings.HasPrefix(got, "Backfill of schedule hourly") || strings.Count(got, "\n") != 1 {
+		t.Errorf("stdout:\n%s", got)
+	}
+}
