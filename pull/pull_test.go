@@ -210,9 +210,10 @@ func backfillOnce(t *testing.T, e *env, opts pull.Options) (pull.Summary, []int6
 // TestBackfill2500 walks 2,500 runs (three pages of listBoltRuns), with a
 // --since cut inside the third page and a third of the window already
 // archived: exactly the missing runs are followed up, and a second backfill
-// downloads nothing.
+// downloads nothing. Under the race detector it runs at a tenth of that
+// size, still three pages (see raceScale).
 func TestBackfill2500(t *testing.T) {
-	const n, inWindow = 2500, 2200
+	const n, inWindow, pageSize = 2500 / raceScale, 2200 / raceScale, 1000 / raceScale
 	newest := time.Date(2024, 1, 31, 0, 0, 0, 0, time.UTC)
 	runs := tiny(n, newest)
 	e := newEnv(t, runs)
@@ -271,7 +272,7 @@ func TestBackfill2500(t *testing.T) {
 	e.fake.ResetStats()
 
 	sum, followed := backfillOnce(t, e, pull.Options{
-		Schedules: []string{"hourly"}, Workspace: "tiny-ws", Since: since, RunsConcurrency: 4,
+		Schedules: []string{"hourly"}, Workspace: "tiny-ws", Since: since, RunsConcurrency: 4, PageSize: pageSize,
 	})
 	if sum.Found != inWindow || sum.AlreadyArchived != pre-1 || sum.FollowedUp != len(want) || sum.Failed != 0 {
 		t.Errorf("summary %+v; want found %d, archived %d, followed up %d", sum, inWindow, pre-1, len(want))
@@ -291,7 +292,7 @@ func TestBackfill2500(t *testing.T) {
 
 	e.fake.ResetStats()
 	sum, followed = backfillOnce(t, e, pull.Options{
-		Schedules: []string{"hourly"}, Workspace: "tiny-ws", Since: since, RunsConcurrency: 4,
+		Schedules: []string{"hourly"}, Workspace: "tiny-ws", Since: since, RunsConcurrency: 4, PageSize: pageSize,
 	})
 	st = e.fake.Stats()
 	if sum.AlreadyArchived != inWindow || len(followed) != 0 || st.Requests["download"] != 0 {
