@@ -156,11 +156,6 @@ func runBackfill(ctx context.Context, opts *backfillOptions) error {
 	if err := needEndpoint(cfg.client); err != nil {
 		return withCode(exitBadInput, fmt.Errorf("backfill: %w", err))
 	}
-	if opts.fetch.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, opts.fetch.Timeout)
-		defer cancel()
-	}
 	store, err := archive.NewLocal(opts.fetch.Out)
 	if err != nil {
 		return withCode(exitBadInput, err)
@@ -198,7 +193,13 @@ func runBackfill(ctx context.Context, opts *backfillOptions) error {
 	dl.Transport = limit.Transport(dl.Transport)
 	fopts.Client, fopts.Archive, fopts.Logger, fopts.HTTPClient = api, store, fetchLogger, dl
 	// The same function fetch uses, on the pulled payload.
+	// --timeout bounds each run's follow-up, not the whole backfill.
 	follow := func(ctx context.Context, runID int64, payload []byte) (bool, error) {
+		if opts.fetch.Timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, opts.fetch.Timeout)
+			defer cancel()
+		}
 		rep, err := fetcher.Fetch(ctx, bytes.NewReader(payload), fopts)
 		if err != nil {
 			return false, err
