@@ -1,0 +1,137 @@
+package inbox
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	_ "modernc.org/sqlite" // the SQLite database/sql driver, pure Go
+)
+
+// sqliteFile and lockFile are the inbox's files in its data dir.
+const (
+	sqliteFile = "inbox.db"
+	lockFile   = "inbox.lock"
+)
+
+const sqliteCreate = `CREATE TABLE IF NOT EXISTS boltfetch_payload (
+	run_id      INTEGER PRIMARY KEY,
+	job_id      INTEGER NOT NULL,
+	payload     BLOB NOT NULL,
+	received_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS boltfetch_payload_job_id ON boltfetch_payload (job_id)`
+
+// sqliteDSN opens path with WAL and synchronous=FULL (a commit is on disk
+// before Enqueue returns, so an ack survives a power cut), a busy timeout (an
+// operator's CLI may write beside the server), and immediate transactions
+// (no deadlock upgrading a read lock to a write one).
+func sqliteDSN(path string) string {
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(0)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	return "file:" + filepath.ToSlash(path) + "?" + q.Encode()
+}
+
+// openSQLite opens (and migrates) the embedded inbox in cfg.DataDir.
+func openSQLite(ctx context.Context, cfg Config, w *worker) (*engine[*sql.Tx], error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("inbox data dir: %w", err)
+	}
+	db, err := sql.Open("sqlite", sqliteDSN(filepath.Join(cfg.DataDir, sqliteFile)))
+	if err != nil {
+		return nil, fmt.Errorf("%w: open %s: %w", ErrUnavailable, sqliteFile, err)
+	}
+	// SQLite runs one write at a time; River's advice is one connection,
+	// which also makes the group commit the only writer.
+	db.SetMaxOpenConns(1)
+	driver := riversqlite.New(db)
+	e := &engine[*sql.Tx]{
+		cfg:    cfg,
+		driver: driver,
+		db:     sqlQ{db},
+		begin: func(ctx context.Context) (*sql.Tx, querier, error) {
+			tx, err := db.BeginTx(ctx, nil)
+			if err != nil {
+				return nil, nil, unavailable(err)
+			}
+			return tx, sqlQ{tx}, nil
+		},
+		commit:   func(_ context.Context, tx *sql.Tx) error { return tx.Commit() },
+		rollback: func(_ context.Context, tx *sql.Tx) error { return tx.Rollback() },
+		depthRows: func(ctx context.Context, q string, args ...any) (map[string]int, error) {
+			return sqlGroupCount(ctx, db, q, args...)
+		},
+		closeDB: db.Close,
+	}
+	if err := e.migrate(ctx, nil, sqliteCreate); err != nil {
+		db.Close()
+		return nil, unavailable(err)
+	}
+	e.client, err = river.NewClient(driver, riverConfig(cfg, w))
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("inbox: %w", err)
+	}
+	return e, nil
+}
+
+// sqlQ runs the inbox's own SQL over database/sql (a pool or a transaction).
+type sqlQ struct {
+	x interface {
+		ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+		QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	}
+}
+
+// dollar matches $n placeholders, which SQLite spells ?.
+var dollar = regexp.MustCompile(`\$[0-9]+`)
+
+func (s sqlQ) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	r, err := s.x.ExecContext(ctx, dollar.ReplaceAllString(q, "?"), args...)
+	if err != nil {
+		return 0, err
+	}
+	return r.RowsAffected()
+}
+
+func (s sqlQ) queryRow(ctx context.Context, q string, args ...any) rowScanner {
+	return sqlRow{s.x.QueryRowContext(ctx, dollar.ReplaceAllString(q, "?"), args...)}
+}
+
+type sqlRow struct{ r *sql.Row }
+
+func (r sqlRow) Scan(dest ...any) error {
+	err := r.r.Scan(dest...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return errNoRows
+	}
+	return err
+}
+
+func sqlGroupCount(ctx context.Context, db *sql.DB, q string, args ...any) (map[string]int, error) {
+	rows, err := db.QueryContext(ctx, dollar.ReplaceAllString(q, "?"), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	m := map[string]int{}
+	for rows.Next() {
+		var k string
+		var n int
+		if err := rows.Scan(&k, &n); err != nil {
+			return nil, err
+		}
+		m[k] = n
+	}
+	return m, rows.Err()
+}
