@@ -63,6 +63,9 @@ func (l *Local) CheckWritable(key string) error {
 	if strings.HasPrefix(path.Base(key), tempPrefix) {
 		return &PathError{Path: key, Reason: "reserved temp-file name"}
 	}
+	if isLockName(key) {
+		return &PathError{Path: key, Reason: "reserved lock-file name"}
+	}
 	return l.checkNoSymlinks(key)
 }
 

@@ -5,11 +5,33 @@ import (
 	"sync"
 )
 
+// MemoryReader is implemented by readers whose Read copies bytes already in
+// memory and makes no system call, such as the fetcher's stream of a
+// download that is still arriving. The manifest pass does not read ahead of
+// such a reader: the read-ahead would hide no system call and only add a
+// copy and up to 5 MB of buffers per stream.
+type MemoryReader interface {
+	io.Reader
+	// ReadsFromMemory reports whether Read only copies from memory.
+	ReadsFromMemory() bool
+}
+
+// readsFromMemory looks through the size limit for a MemoryReader.
+func readsFromMemory(r io.Reader) bool {
+	if l, ok := r.(*limitReader); ok {
+		r = l.r
+	}
+	m, ok := r.(MemoryReader)
+	return ok && m.ReadsFromMemory()
+}
+
 // prefetchReader reads ahead in its own goroutine, so that the copy from the
 // kernel overlaps the scan of the previous chunk: on a 2-core machine the
 // manifest pass is the critical path, and this takes the read syscalls off it.
+// Over a MemoryReader it reads straight through instead (see MemoryReader).
 // Close must be called to stop the goroutine.
 type prefetchReader struct {
+	direct io.Reader // set when reading straight through: no goroutine
 	chunks chan []byte
 	free   chan []byte
 	stop   chan struct{}
@@ -26,6 +48,9 @@ const (
 )
 
 func newPrefetchReader(r io.Reader) *prefetchReader {
+	if readsFromMemory(r) {
+		return &prefetchReader{direct: r}
+	}
 	p := &prefetchReader{
 		chunks: make(chan []byte, prefetchDepth),
 		free:   make(chan []byte, prefetchDepth+2),
@@ -82,6 +107,9 @@ func (p *prefetchReader) loop(r io.Reader) {
 }
 
 func (p *prefetchReader) Read(b []byte) (int, error) {
+	if p.direct != nil {
+		return p.direct.Read(b)
+	}
 	for len(p.cur) == 0 {
 		if p.err != nil {
 			return 0, p.err
@@ -104,5 +132,8 @@ func (p *prefetchReader) Read(b []byte) (int, error) {
 
 // Close stops the read-ahead goroutine.
 func (p *prefetchReader) Close() {
+	if p.direct != nil {
+		return
+	}
 	p.once.Do(func() { close(p.stop) })
 }

@@ -7,10 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"reflect"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/boltfetch/boltfetch/internal/flexid"
 )
 
 // Command is boltCommand: one command of a Bolt run with its full output.
@@ -88,15 +88,11 @@ type LogLine struct {
 type flexInt int64
 
 func (f *flexInt) UnmarshalJSON(b []byte) error {
-	s := string(bytes.TrimSpace(b))
-	if s == "null" {
+	if string(bytes.TrimSpace(b)) == "null" {
 		return nil
 	}
-	if unq, err := strconv.Unquote(s); err == nil {
-		s = unq
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
+	n, ok := flexid.Int(b)
+	if !ok {
 		return fmt.Errorf("id %s is not an integer", excerpt(string(b), 40))
 	}
 	*f = flexInt(n)
@@ -131,12 +127,8 @@ const (
 
 // Command fetches boltCommand with all its fields.
 func (c *Client) Command(ctx context.Context, id int64) (*Command, error) {
-	data, err := c.exec(ctx, fieldCommand, commandQuery, map[string]any{"commandId": id})
-	if err != nil {
-		return nil, withID(err, fieldCommand, id)
-	}
 	var cmd Command
-	if err := c.decodeRoot(data, fieldCommand, fieldCommand, id, &cmd); err != nil {
+	if err := c.query(ctx, fieldCommand, commandQuery, map[string]any{"commandId": id}, fieldCommand, fieldCommand, id, &cmd); err != nil {
 		return nil, err
 	}
 	return &cmd, nil
@@ -146,22 +138,14 @@ func (c *Client) Command(ctx context.Context, id int64) (*Command, error) {
 // ok=false or a null url is a *NotFoundError. The URL is a secret of sorts:
 // log it only without its query string (see RedactURL).
 func (c *Client) ResourceURL(ctx context.Context, id int64) (string, error) {
-	data, err := c.exec(ctx, fieldResourceURL, resourceURLQuery, map[string]any{"resourceId": id})
-	if err != nil {
-		return "", withID(err, fieldResourceURL, id)
-	}
-	return c.decodeResourceURL(data, fieldResourceURL, id)
+	return c.resourceURL(ctx, fieldResourceURL, resourceURLQuery, map[string]any{"resourceId": id}, fieldResourceURL, id)
 }
 
 // RunStatus fetches boltRunStatus with its commands.
 func (c *Client) RunStatus(ctx context.Context, runID int64) (*RunStatus, error) {
 	const field = "boltRunStatus"
-	data, err := c.exec(ctx, field, runStatusQuery, map[string]any{"runId": runID})
-	if err != nil {
-		return nil, withID(err, field, runID)
-	}
 	var rs RunStatus
-	if err := c.decodeRoot(data, field, field, runID, &rs); err != nil {
+	if err := c.query(ctx, field, runStatusQuery, map[string]any{"runId": runID}, field, field, runID, &rs); err != nil {
 		return nil, err
 	}
 	return &rs, nil
@@ -198,16 +182,12 @@ func (c *Client) CommandLogs(ctx context.Context, id int64) ([]LogLine, error) {
 		if page > c.cfg.MaxLogPages {
 			return lines, &LogsIncompleteError{CommandID: id, Pages: page - 1, Reason: fmt.Sprintf("more than %d pages", c.cfg.MaxLogPages)}
 		}
-		data, err := c.exec(ctx, field, commandLogsQuery, map[string]any{"commandId": id, "cursor": cursor})
-		if err != nil {
-			return lines, withID(err, field, id)
-		}
 		var p struct {
 			Lines    []LogLine `json:"lines"`
 			Cursor   *string   `json:"cursor"`
 			Finished bool      `json:"finished"`
 		}
-		if err := c.decodeRoot(data, field, field, id, &p); err != nil {
+		if err := c.query(ctx, field, commandLogsQuery, map[string]any{"commandId": id, "cursor": cursor}, field, field, id, &p); err != nil {
 			return lines, err
 		}
 		for _, l := range p.Lines {
@@ -252,15 +232,21 @@ func (c *Client) Exec(ctx context.Context, document string) (json.RawMessage, er
 	if err != nil {
 		return nil, err
 	}
-	return c.execChecked(ctx, q)
+	t := &responseTarget{raw: true}
+	err = c.exec(ctx, opName(q), q.Text, nil, t)
+	if t.value == nil {
+		return nil, err
+	}
+	return json.RawMessage(t.value), err
 }
 
-func (c *Client) execChecked(ctx context.Context, q *checkedQuery) (json.RawMessage, error) {
+// opName names a checked document's call in logs: its root fields.
+func opName(q *checkedQuery) string {
 	names := make([]string, len(q.Roots))
 	for i, r := range q.Roots {
 		names[i] = r.Name
 	}
-	return c.exec(ctx, strings.Join(names, ","), q.Text, nil)
+	return strings.Join(names, ",")
 }
 
 // checkPayloadQuery applies the guard, then requires that the document asks
@@ -293,12 +279,8 @@ func (c *Client) PayloadCommand(ctx context.Context, document string, commandID 
 		}
 		return nil, err
 	}
-	data, err := c.execChecked(ctx, q)
-	if err != nil {
-		return nil, withID(err, fieldCommand, commandID)
-	}
 	var cmd Command
-	if err := c.decodeRoot(data, root.Key, fieldCommand, commandID, &cmd); err != nil {
+	if err := c.query(ctx, opName(q), q.Text, nil, root.Key, fieldCommand, commandID, &cmd); err != nil {
 		return nil, err
 	}
 	return &cmd, nil
@@ -316,19 +298,16 @@ func (c *Client) PayloadResourceURL(ctx context.Context, document string, resour
 		}
 		return "", err
 	}
-	data, err := c.execChecked(ctx, q)
-	if err != nil {
-		return "", withID(err, fieldResourceURL, resourceID)
-	}
-	return c.decodeResourceURL(data, root.Key, resourceID)
+	return c.resourceURL(ctx, opName(q), q.Text, nil, root.Key, resourceID)
 }
 
-func (c *Client) decodeResourceURL(data json.RawMessage, key string, id int64) (string, error) {
+// resourceURL sends a boltResourceUrl document and checks its answer.
+func (c *Client) resourceURL(ctx context.Context, op, document string, vars map[string]any, key string, id int64) (string, error) {
 	var r struct {
 		OK  bool    `json:"ok"`
 		URL *string `json:"url"`
 	}
-	if err := c.decodeRoot(data, key, fieldResourceURL, id, &r); err != nil {
+	if err := c.query(ctx, op, document, vars, key, fieldResourceURL, id, &r); err != nil {
 		return "", err
 	}
 	if !r.OK {
@@ -344,30 +323,24 @@ func (c *Client) decodeResourceURL(data json.RawMessage, key string, id int64) (
 	return *r.URL, nil
 }
 
-// decodeRoot decodes data[key] into v (a pointer) in one pass, without
-// copying the other keys' values: the response key is only known at run time
-// (an alias), so the holder struct is built for it. A missing or null value
-// is a *NotFoundError.
-func (c *Client) decodeRoot(data json.RawMessage, key, field string, id int64, v any) error {
-	trimmed := bytes.TrimSpace(data)
-	if len(trimmed) == 0 || string(trimmed) == "null" {
+// query sends a document and decodes the value of data[key] into v (a
+// pointer) in the same pass. A missing or null value is a *NotFoundError
+// about field id.
+func (c *Client) query(ctx context.Context, op, document string, vars map[string]any, key, field string, id int64, v any) error {
+	t := &responseTarget{key: key, v: v}
+	if err := c.exec(ctx, op, document, vars, t); err != nil {
+		var de *DecodeError
+		if errors.As(err, &de) {
+			de.Err = fmt.Errorf("%s %d: %w", field, id, de.Err)
+		}
+		return withID(err, field, id)
+	}
+	switch {
+	case !t.data:
 		return &NotFoundError{Field: field, ID: id, Message: "the response data is null"}
-	}
-	rv := reflect.ValueOf(v)
-	if rv.Kind() != reflect.Pointer || rv.IsNil() || strings.ContainsAny(key, "\",`") {
-		return &DecodeError{Host: c.host, Err: fmt.Errorf("%s %d: cannot decode into %T", field, id, v)}
-	}
-	holder := reflect.New(reflect.StructOf([]reflect.StructField{{
-		Name: "V", Type: rv.Type(), Tag: reflect.StructTag(`json:"` + key + `"`),
-	}}))
-	if err := json.Unmarshal(trimmed, holder.Interface()); err != nil {
-		return &DecodeError{Host: c.host, Err: fmt.Errorf("%s %d: %w", field, id, err)}
-	}
-	got := holder.Elem().Field(0)
-	if got.IsNil() {
+	case !t.found:
 		return &NotFoundError{Field: field, ID: id, Message: "the server returned null"}
 	}
-	rv.Elem().Set(got.Elem())
 	return nil
 }
 

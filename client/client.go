@@ -13,8 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/go-retryablehttp"
-	graphql "github.com/hasura/go-graphql-client"
+	"github.com/boltfetch/boltfetch/internal/retry"
 )
 
 // Client talks to Paradime's Bolt GraphQL API. It is safe for concurrent
@@ -26,11 +25,13 @@ type Client struct {
 	allow  allowList
 	base   http.RoundTripper
 	budget *retryBudget
+	policy retry.Policy
 
 	endpoint *url.URL // nil when none is bound
 	host     string   // normalised endpoint host, for errors and logs
 	secrets  []string // redacted from any outside text that reaches an error
-	gql      *graphql.Client
+	http     *http.Client
+	headers  http.Header // credentials and fixed headers of every request
 }
 
 // New validates cfg, fills its defaults and returns a Client bound to
@@ -71,14 +72,17 @@ func New(cfg Config) (*Client, error) {
 func parseEndpoint(raw string) (*url.URL, string, error) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Opaque != "" || u.Host == "" {
-		return nil, "", errors.New("PARADIME_API_ENDPOINT is not an absolute URL such as https://api.paradime.io/api/v1/<token>/graphql")
+		return nil, "", &ConfigError{Setting: SettingEndpoint, Reason: "not an absolute URL such as https://api.paradime.io/api/v1/<token>/graphql"}
 	}
 	host, err := normaliseHost(u.Hostname())
 	if err != nil {
-		return nil, "", fmt.Errorf("PARADIME_API_ENDPOINT: %w", err)
+		return nil, "", &ConfigError{Setting: SettingEndpoint, Reason: err.Error()}
 	}
 	if u.User != nil {
-		return nil, "", fmt.Errorf("PARADIME_API_ENDPOINT (host %s) must not carry userinfo", host)
+		return nil, "", &ConfigError{Setting: SettingEndpoint, Host: host, Reason: "must not carry userinfo"}
+	}
+	if err := checkPort(u.Port()); err != nil {
+		return nil, "", &ConfigError{Setting: SettingEndpoint, Host: host, Reason: err.Error()}
 	}
 	u.Scheme = strings.ToLower(u.Scheme)
 	u.Host = joinHostPort(host, u.Port())
@@ -86,7 +90,7 @@ func parseEndpoint(raw string) (*url.URL, string, error) {
 	case u.Scheme == "https":
 	case u.Scheme == "http" && isLoopback(host):
 	default:
-		return nil, "", fmt.Errorf("PARADIME_API_ENDPOINT (host %s) must use https (plain http only on loopback)", host)
+		return nil, "", &ConfigError{Setting: SettingEndpoint, Host: host, Reason: "must use https (plain http only on loopback)"}
 	}
 	u.Fragment, u.RawFragment = "", ""
 	return u, host, nil
@@ -106,7 +110,9 @@ func baseSecrets(cfg Config) []string {
 // allow-list check: its host must equal the configured endpoint's host or
 // match an allowed pattern (ports do not matter), over https, except for
 // loopback hosts allowed explicitly. A refusal is a *HostNotAllowedError
-// naming the host and the --allow-host flag; nothing is sent then. The new
+// naming the host (Allowable when Config.AllowHosts could admit it; BadURL
+// when the URL itself is unusable, a port out of range included); nothing
+// is sent then. The new
 // client shares the connection pool and the retry budget.
 func (c *Client) WithEndpoint(apiURL string) (*Client, error) {
 	u, host, err := c.allow.check(apiURL)
@@ -133,28 +139,16 @@ func (c *Client) bind(u *url.URL, host string) *Client {
 	if u.RawQuery != "" {
 		n.secrets = append(n.secrets, u.RawQuery)
 	}
-	gt := &guardTransport{
-		base: c.base, scheme: u.Scheme, hostport: u.Host, host: host,
-		headers: c.cfg.authHeaders(), maxBody: c.cfg.MaxBodyBytes, timeout: c.cfg.RequestTimeout, log: c.log,
-		redact: n.errString,
+	n.policy = retry.Policy{Min: c.cfg.RetryWaitMin, Max: c.cfg.RetryWaitMax, MaxRetryAfter: c.cfg.MaxRetryAfter}
+	n.headers = c.cfg.authHeaders()
+	n.headers.Set("User-Agent", c.cfg.UserAgent)
+	n.headers.Set("Accept", "application/json")
+	n.headers.Set("Content-Type", "application/json")
+	n.http = &http.Client{
+		Transport: c.base,
+		// Never follow: a redirect could carry X-API-SECRET elsewhere.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	gt.headers.Set("User-Agent", c.cfg.UserAgent)
-	gt.headers.Set("Accept", "application/json")
-	rc := &retryablehttp.Client{
-		HTTPClient: &http.Client{
-			Transport: gt,
-			// Never follow: a redirect could carry X-API-SECRET elsewhere.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
-		Logger:       nil, // it would log the URL, token included
-		RetryWaitMin: c.cfg.RetryWaitMin,
-		RetryWaitMax: c.cfg.RetryWaitMax,
-		RetryMax:     c.cfg.MaxRetries,
-		CheckRetry:   n.checkRetry,
-		Backoff:      n.backoff,
-		ErrorHandler: retryablehttp.PassthroughErrorHandler, // keep the last status
-	}
-	n.gql = graphql.NewClient(u.String(), &doer{c: n, rc: rc})
 	return n
 }
 
@@ -185,59 +179,12 @@ type redactedError struct {
 func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
 
-// doer sits between the GraphQL client and retryablehttp. It turns every
-// answer other than 200/201 into a typed error, so that the GraphQL client
-// never reads an error body or puts it in a message.
-type doer struct {
-	c  *Client
-	rc *retryablehttp.Client
-}
-
-func (d *doer) Do(req *http.Request) (*http.Response, error) {
-	rreq, err := retryablehttp.FromRequest(req)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := d.rc.Do(rreq)
-	attempts, last, retryAfter := stateFrom(req.Context()).snapshot()
-	if err != nil {
-		if resp != nil {
-			resp.Body.Close()
-		}
-		return nil, d.c.transportError(err, attempts, last, retryAfter)
-	}
-	if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusCreated {
-		return resp, nil
-	}
-	body, _ := io.ReadAll(resp.Body) // already in memory, capped
-	resp.Body.Close()
-	return nil, d.c.statusError(resp, body, attempts)
-}
-
-func (c *Client) transportError(err error, attempts, last int, retryAfter time.Duration) error {
-	var tooLarge *BodyTooLargeError
-	var hostErr *HostNotAllowedError
-	switch {
-	case errors.As(err, &tooLarge):
-		return tooLarge
-	case errors.As(err, &hostErr):
-		return hostErr
-	case last == http.StatusTooManyRequests && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)):
-		return &RateLimitError{Host: c.host, RetryAfter: retryAfter, Attempts: attempts}
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) && ue.Err != nil {
-		err = ue.Err // url.Error quotes the URL, token included
-	}
-	return &TransportError{Host: c.host, Attempts: attempts, LastStatus: last, Err: &redactedError{msg: c.redact(err.Error()), err: err}}
-}
-
 func (c *Client) statusError(resp *http.Response, body []byte, attempts int) error {
 	switch code := resp.StatusCode; {
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
 		return &AuthError{Host: c.host, StatusCode: code, Capability: Capability}
 	case code == http.StatusTooManyRequests:
-		ra, _ := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		ra, _ := retry.After(code, resp.Header, time.Now())
 		return &RateLimitError{Host: c.host, RetryAfter: ra, Attempts: attempts}
 	case code == http.StatusBadRequest || code == http.StatusUnprocessableEntity:
 		var r struct {
@@ -307,48 +254,42 @@ func excerpt(s string, n int) string {
 
 func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
-// exec sends one document, already checked or built here, and returns the
-// response's data. It bounds the whole call with cfg.Timeout.
-func (c *Client) exec(ctx context.Context, op, document string, vars map[string]any) (json.RawMessage, error) {
-	if c.gql == nil {
-		return nil, ErrNoEndpoint
+// graphQLRequest is the body of a GraphQL POST.
+type graphQLRequest struct {
+	Query     string         `json:"query"`
+	Variables map[string]any `json:"variables,omitempty"`
+}
+
+// exec sends one document, already checked or built here, bounding the whole
+// call with cfg.Timeout, and decodes the answer once, as it streams in (see
+// decodeResponse). GraphQL errors in the answer win over its data.
+func (c *Client) exec(ctx context.Context, op, document string, vars map[string]any, dst *responseTarget) error {
+	if c.endpoint == nil {
+		return ErrNoEndpoint
+	}
+	body, err := json.Marshal(graphQLRequest{Query: document, Variables: vars})
+	if err != nil {
+		return &DecodeError{Host: c.host, Err: fmt.Errorf("encode the request: %w", err)}
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	st := &callState{op: op}
-	ctx = context.WithValue(ctx, callStateKey{}, st)
-	data, err := c.gql.ExecRaw(ctx, document, vars)
+	var res gqlResponse
+	err = c.call(ctx, st, body, func(r io.Reader) error {
+		res = gqlResponse{}
+		if err := decodeResponse(r, dst, &res); err != nil {
+			return &DecodeError{Host: c.host, Err: &redactedError{msg: c.redact(err.Error()), err: err}}
+		}
+		return nil
+	})
 	if err != nil {
-		return data, c.mapError(err, st)
+		return err
 	}
-	return data, nil
-}
-
-// mapError turns the GraphQL client's errors into this package's types.
-func (c *Client) mapError(err error, st *callState) error {
-	var errs graphql.Errors
-	if !errors.As(err, &errs) || len(errs) == 0 {
-		attempts, last, _ := st.snapshot()
-		return &TransportError{Host: c.host, Attempts: attempts, LastStatus: last, Err: &redactedError{msg: c.redact(err.Error()), err: err}}
+	if len(res.errors) > 0 {
+		return c.graphQLError(http.StatusOK, res.errors)
 	}
-	var msgs []string
-	for _, e := range errs {
-		inner := e.Unwrap()
-		if inner == nil {
-			msgs = append(msgs, e.Message)
-			continue
-		}
-		// The Doer and the transport already return this package's typed
-		// errors; hasura only wraps them.
-		var typed typedError
-		if errors.As(inner, &typed) {
-			return typed
-		}
-		if code, _ := e.Extensions["code"].(string); code == graphql.ErrJsonDecode {
-			return &DecodeError{Host: c.host, Err: &redactedError{msg: c.redact(inner.Error()), err: inner}}
-		}
-		attempts, last, _ := st.snapshot()
-		return &TransportError{Host: c.host, Attempts: attempts, LastStatus: last, Err: &redactedError{msg: c.redact(inner.Error()), err: inner}}
+	if res.valueErr != nil {
+		return &DecodeError{Host: c.host, Err: &redactedError{msg: c.redact(res.valueErr.Error()), err: res.valueErr}}
 	}
-	return c.graphQLError(http.StatusOK, msgs)
+	return nil
 }

@@ -126,18 +126,21 @@ func (cfg Config) LogValue() slog.Value { return slog.StringValue(cfg.String()) 
 // withDefaults fills zero fields and validates the credentials.
 func (cfg Config) withDefaults() (Config, error) {
 	if cfg.APISecret == "" {
-		return cfg, fmt.Errorf("no API secret: set PARADIME_API_SECRET (or --api-secret)")
+		return cfg, &ConfigError{Setting: SettingAPISecret, Missing: true, Reason: "missing"}
 	}
 	bearer := strings.HasPrefix(cfg.APISecret, workspaceTokenPrefix) || strings.HasPrefix(cfg.APISecret, companyTokenPrefix)
 	if !bearer && cfg.APIKey == "" {
-		return cfg, fmt.Errorf("no API key: set PARADIME_API_KEY (or --api-key), or use a prdm_wsp_/prdm_cmp_ token as the secret")
+		return cfg, &ConfigError{Setting: SettingAPIKey, Missing: true, Reason: "missing (not needed with a prdm_wsp_/prdm_cmp_ token as the secret)"}
 	}
 	if strings.HasPrefix(cfg.APISecret, companyTokenPrefix) && cfg.WorkspaceUID == "" {
-		return cfg, fmt.Errorf("a company token (prdm_cmp_) needs a workspace: set PARADIME_WORKSPACE_UID (or --workspace-uid)")
+		return cfg, &ConfigError{Setting: SettingWorkspaceUID, Missing: true, Reason: "missing: a company token (prdm_cmp_) needs a workspace"}
 	}
-	for name, v := range map[string]string{"API key": cfg.APIKey, "API secret": cfg.APISecret, "workspace uid": cfg.WorkspaceUID} {
-		if strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-			return cfg, fmt.Errorf("the %s contains control characters", name)
+	for _, f := range []struct {
+		s Setting
+		v string
+	}{{SettingAPIKey, cfg.APIKey}, {SettingAPISecret, cfg.APISecret}, {SettingWorkspaceUID, cfg.WorkspaceUID}} {
+		if strings.ContainsFunc(f.v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+			return cfg, &ConfigError{Setting: f.s, Reason: "contains control characters"}
 		}
 	}
 	if cfg.RequestTimeout <= 0 {

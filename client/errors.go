@@ -12,7 +12,46 @@ const Capability = `"Bolt schedules metadata viewer" (or admin)`
 
 // ErrNoEndpoint is returned by calls on a client that has neither a configured
 // endpoint nor one bound with WithEndpoint.
-var ErrNoEndpoint = errors.New("no GraphQL endpoint: set PARADIME_API_ENDPOINT or bind a payload's api_url with WithEndpoint")
+var ErrNoEndpoint = errors.New("no GraphQL endpoint: none configured and no payload api_url bound")
+
+// Setting names a Config setting in errors, in words rather than Go field
+// names, so that each caller can word it for its users: a flag, an
+// environment variable, a config file key.
+type Setting string
+
+// The settings a *ConfigError can name.
+const (
+	SettingEndpoint     Setting = "endpoint"
+	SettingAPIKey       Setting = "API key"
+	SettingAPISecret    Setting = "API secret"
+	SettingWorkspaceUID Setting = "workspace uid"
+	SettingAllowHosts   Setting = "allowed host"
+)
+
+// ConfigError reports an unusable Config: a missing credential, an endpoint
+// that is not an absolute https URL, an allowed-host entry that is not a
+// host. Nothing was sent.
+type ConfigError struct {
+	Setting Setting
+	// Value is the offending entry for SettingAllowHosts; it is never a
+	// credential or the endpoint (whose path holds a token).
+	Value string
+	// Missing is set when the setting was not given at all.
+	Missing bool
+	// Host is the endpoint's host, when it could be read.
+	Host   string
+	Reason string
+}
+
+func (e *ConfigError) Error() string {
+	switch {
+	case e.Value != "":
+		return fmt.Sprintf("%s %q: %s", e.Setting, e.Value, e.Reason)
+	case e.Host != "":
+		return fmt.Sprintf("%s (host %s): %s", e.Setting, e.Host, e.Reason)
+	}
+	return fmt.Sprintf("%s: %s", e.Setting, e.Reason)
+}
 
 // AuthError reports that Paradime refused the credentials (HTTP 401/403, or a
 // GraphQL error saying permission was denied).
@@ -23,7 +62,7 @@ type AuthError struct {
 }
 
 func (e *AuthError) Error() string {
-	return fmt.Sprintf("paradime %s refused the API credentials (HTTP %d): check PARADIME_API_KEY/PARADIME_API_SECRET; the key needs the %s capability",
+	return fmt.Sprintf("paradime %s refused the API credentials (HTTP %d): check the API key and secret; the key needs the %s capability",
 		e.Host, e.StatusCode, e.Capability)
 }
 
@@ -118,14 +157,15 @@ func (e *StatusError) Error() string {
 	return s
 }
 
-// BodyTooLargeError reports a response body larger than Config.MaxBodyBytes.
+// BodyTooLargeError reports a response body larger than the configured cap
+// (Config.MaxBodyBytes), Limit bytes.
 type BodyTooLargeError struct {
 	Host  string
 	Limit int64
 }
 
 func (e *BodyTooLargeError) Error() string {
-	return fmt.Sprintf("paradime %s: response body exceeds the %d-byte limit; raise the limit (client.Config.MaxBodyBytes) if the logs are really that large", e.Host, e.Limit)
+	return fmt.Sprintf("paradime %s: response body exceeds the %d-byte limit", e.Host, e.Limit)
 }
 
 // DecodeError reports a 200 answer that is not a GraphQL JSON response, or
@@ -141,12 +181,17 @@ func (e *DecodeError) Error() string {
 
 func (e *DecodeError) Unwrap() error { return e.Err }
 
-// HostNotAllowedError reports an api_url refused by the allow-list. Nothing
-// was sent to it.
+// HostNotAllowedError reports an api_url refused by the allow-list, or not
+// usable as a URL. Nothing was sent to it.
 type HostNotAllowedError struct {
 	Host   string // the refused host, normalised (never the URL: its path holds a token)
-	Flag   string // the flag that would allow it, "--allow-host"
-	Reason string // what was wrong and what would allow it
+	Reason string // what was wrong
+	// Allowable is set when naming Host among the allowed hosts
+	// (Config.AllowHosts) would let it through.
+	Allowable bool
+	// BadURL is set when the api_url itself is unusable (no host, a bad
+	// host or port, userinfo): no allow-list would take it.
+	BadURL bool
 }
 
 func (e *HostNotAllowedError) Error() string {
@@ -171,6 +216,9 @@ type typedError interface {
 }
 
 func (*AuthError) typed()           {}
+func (*ConfigError) typed()         {}
+func (*AttemptTimeoutError) typed() {}
+func (*DecodeError) typed()         {}
 func (*RateLimitError) typed()      {}
 func (*NotFoundError) typed()       {}
 func (*GraphQLError) typed()        {}

@@ -7,6 +7,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/boltfetch/boltfetch/internal/sharedtest"
 )
 
 // seedPayload is the subset of a completed webhook payload the tests read.
@@ -25,7 +27,7 @@ type seedPayload struct {
 
 func loadSeed(tb testing.TB) seedPayload {
 	tb.Helper()
-	b, err := os.ReadFile("testdata/completed.json")
+	b, err := os.ReadFile(sharedtest.Fixture(tb, "paradime/completed.json"))
 	if err != nil {
 		tb.Fatal(err)
 	}

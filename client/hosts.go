@@ -1,17 +1,16 @@
 package client
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
 // DefaultAllowPattern is always allowed: Paradime's own hosts.
 const DefaultAllowPattern = "*.paradime.io"
-
-// AllowHostFlag is the CLI flag that adds hosts to the allow-list.
-const AllowHostFlag = "--allow-host"
 
 // allowList decides which hosts a payload's api_url may point at.
 type allowList struct {
@@ -27,24 +26,24 @@ func newAllowList(configuredHost string, entries []string) (allowList, error) {
 	for _, raw := range entries {
 		e := strings.TrimSpace(raw)
 		if e == "" {
-			continue
+			return allowList{}, &ConfigError{Setting: SettingAllowHosts, Reason: "an empty entry"}
 		}
 		if rest, ok := strings.CutPrefix(e, "*."); ok {
 			suffix, err := normaliseHost(rest)
 			if err != nil {
-				return allowList{}, fmt.Errorf("allow-host pattern %q: %w", raw, err)
+				return allowList{}, &ConfigError{Setting: SettingAllowHosts, Value: raw, Reason: err.Error()}
 			}
 			if net.ParseIP(suffix) != nil || strings.Count(suffix, ".") < 1 {
-				return allowList{}, fmt.Errorf("allow-host pattern %q is too broad: a pattern needs at least two labels after \"*.\", such as *.example.com", raw)
+				return allowList{}, &ConfigError{Setting: SettingAllowHosts, Value: raw, Reason: `too broad: a pattern needs at least two labels after "*.", such as *.example.com`}
 			}
 			al.suffixes = append(al.suffixes, "."+suffix)
 			continue
 		}
 		if strings.Contains(e, "*") {
-			return allowList{}, fmt.Errorf("allow-host %q: only a leading \"*.\" wildcard is supported", raw)
+			return allowList{}, &ConfigError{Setting: SettingAllowHosts, Value: raw, Reason: `only a leading "*." wildcard is supported`}
 		}
 		if strings.Contains(e, "/") {
-			return allowList{}, fmt.Errorf("allow-host %q: give a host name, not a URL", raw)
+			return allowList{}, &ConfigError{Setting: SettingAllowHosts, Value: raw, Reason: "give a host name, not a URL"}
 		}
 		h := e
 		if host, _, err := net.SplitHostPort(e); err == nil {
@@ -52,7 +51,7 @@ func newAllowList(configuredHost string, entries []string) (allowList, error) {
 		}
 		n, err := normaliseHost(h)
 		if err != nil {
-			return allowList{}, fmt.Errorf("allow-host %q: %w", raw, err)
+			return allowList{}, &ConfigError{Setting: SettingAllowHosts, Value: raw, Reason: err.Error()}
 		}
 		al.exact = append(al.exact, n)
 	}
@@ -168,39 +167,38 @@ func (al allowList) matchPattern(host string) bool {
 // normalised. The error is a *HostNotAllowedError naming the host only.
 func (al allowList) check(apiURL string) (*url.URL, string, error) {
 	refuse := func(host, reason string) error {
+		return &HostNotAllowedError{Host: host, Reason: reason}
+	}
+	bad := func(host, reason string) error {
 		if host == "" {
 			host = "(unparsable)"
 		}
-		return &HostNotAllowedError{Host: host, Flag: AllowHostFlag, Reason: reason}
+		return &HostNotAllowedError{Host: host, Reason: reason, BadURL: true}
 	}
 	u, err := url.Parse(strings.TrimSpace(apiURL))
 	if err != nil {
 		// url.Error would quote the whole URL, token included.
-		return nil, "", refuse("", "api_url is not a valid URL")
+		return nil, "", bad("", "api_url is not a valid URL")
 	}
 	if u.Opaque != "" || u.Host == "" {
-		return nil, "", refuse("", "api_url has no host")
+		return nil, "", bad("", "api_url has no host")
 	}
 	host, err := normaliseHost(u.Hostname())
 	if err != nil {
-		return nil, "", refuse(u.Hostname(), "invalid host: "+err.Error())
+		return nil, "", bad(u.Hostname(), "invalid host: "+err.Error())
 	}
 	if u.User != nil {
-		return nil, "", refuse(host, "api_url carries userinfo (user@host), which is never legitimate here")
+		return nil, "", bad(host, "api_url carries userinfo (user@host), which is never legitimate here")
 	}
-	if p := u.Port(); p != "" {
-		for _, r := range p {
-			if r < '0' || r > '9' {
-				return nil, "", refuse(host, "invalid port")
-			}
-		}
+	if err := checkPort(u.Port()); err != nil {
+		return nil, "", bad(host, err.Error())
 	}
 	scheme := strings.ToLower(u.Scheme)
 	loop := isLoopback(host)
 	switch {
 	case loop:
 		if !al.explicit(host) {
-			return nil, "", refuse(host, fmt.Sprintf("loopback hosts are used only when allowed explicitly (pass %s %s)", AllowHostFlag, host))
+			return nil, "", &HostNotAllowedError{Host: host, Reason: "loopback hosts are used only when allowed explicitly", Allowable: true}
 		}
 		if scheme != "https" && scheme != "http" {
 			return nil, "", refuse(host, fmt.Sprintf("scheme %q is not http(s)", scheme))
@@ -209,12 +207,30 @@ func (al allowList) check(apiURL string) (*url.URL, string, error) {
 		return nil, "", refuse(host, fmt.Sprintf("scheme %q: only https is allowed (plain http only for loopback hosts allowed explicitly)", scheme))
 	case al.explicit(host), al.matchPattern(host):
 	default:
-		return nil, "", refuse(host, fmt.Sprintf("it is not the configured endpoint's host and matches no allowed pattern (%s) (pass %s %s to trust it)", al.patterns(), AllowHostFlag, host))
+		return nil, "", &HostNotAllowedError{Host: host, Reason: fmt.Sprintf("it is not the configured endpoint's host and matches no allowed pattern (%s)", al.patterns()), Allowable: true}
 	}
 	u.Scheme = scheme
 	u.Host = joinHostPort(host, u.Port())
 	u.Fragment, u.RawFragment = "", ""
 	return u, host, nil
+}
+
+// checkPort accepts an empty port or a decimal port from 1 to 65535.
+// net/url takes any digits, so that http://host:99999 would otherwise fail
+// only when dialled, as a transport error, and be retried.
+func checkPort(p string) error {
+	if p == "" {
+		return nil
+	}
+	for _, r := range p {
+		if r < '0' || r > '9' {
+			return errors.New("invalid port")
+		}
+	}
+	if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("port %s is out of range (1-65535)", excerpt(p, 12))
+	}
+	return nil
 }
 
 // joinHostPort rebuilds a URL's host from the normalised host, so that the

@@ -42,7 +42,7 @@ func TestWithEndpointHosts(t *testing.T) {
 		{"https://xn--bcher-kva.example/x", "xn--bcher-kva.example", true, ""},
 
 		{"https://paradime.io/x", "paradime.io", false, "matches no allowed pattern"},
-		{"https://paradime.io.evil.com/x", "paradime.io.evil.com", false, "--allow-host paradime.io.evil.com"},
+		{"https://paradime.io.evil.com/x", "paradime.io.evil.com", false, "matches no allowed pattern"},
 		{"https://evilparadime.io/x", "evilparadime.io", false, "matches no allowed pattern"},
 		{"https://api.paradime.io.evil.com/x", "api.paradime.io.evil.com", false, "matches no allowed pattern"},
 		{"https://api.paradime.io@evil.com/x", "evil.com", false, "userinfo"},
@@ -74,6 +74,10 @@ func TestWithEndpointHosts(t *testing.T) {
 		{"https://bücher.example/x", "", false, "punycode"},
 		{"https://api.paradime.io%2eevil.com/x", "", false, ""},
 		{"https://api.paradime.io:bad/x", "", false, ""},
+		{"https://api.paradime.io:99999/x", "api.paradime.io", false, "out of range"},
+		{"https://api.paradime.io:0/x", "api.paradime.io", false, "out of range"},
+		{"http://127.0.0.1:65536/x", "127.0.0.1", false, "out of range"},
+		{"https://api.paradime.io:00000000000000000000443/x", "api.paradime.io", true, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.url, func(t *testing.T) {
@@ -92,8 +96,18 @@ func TestWithEndpointHosts(t *testing.T) {
 			if !errors.As(err, &he) {
 				t.Fatalf("got %v (%T), want *HostNotAllowedError", err, err)
 			}
-			if he.Flag != "--allow-host" {
-				t.Errorf("flag %q", he.Flag)
+			switch tt.why {
+			case "matches no allowed pattern", "loopback":
+				if !he.Allowable || he.BadURL {
+					t.Errorf("Allowable %v BadURL %v: allowing the host would admit it", he.Allowable, he.BadURL)
+				}
+			case "out of range", "userinfo", "no host", "not ASCII":
+				if !he.BadURL || he.Allowable {
+					t.Errorf("Allowable %v BadURL %v: the URL itself is unusable", he.Allowable, he.BadURL)
+				}
+			}
+			if strings.Contains(err.Error(), " --") {
+				t.Errorf("a library error words a CLI flag: %q", err)
 			}
 			if tt.host != "" && he.Host != tt.host {
 				t.Errorf("names host %q, want %q", he.Host, tt.host)
@@ -110,13 +124,15 @@ func TestWithEndpointHosts(t *testing.T) {
 
 func TestAllowHostsEntries(t *testing.T) {
 	t.Parallel()
-	bad := []string{"*", "*.io", "*.", "a.*.com", "https://x.example.com/", "*.127.0.0.1", "ex ample.com"}
+	bad := []string{"*", "*.io", "*.", "a.*.com", "https://x.example.com/", "*.127.0.0.1", "ex ample.com", "", " "}
 	for _, e := range bad {
-		if _, err := New(Config{APIKey: "k", APISecret: "s", AllowHosts: []string{e}}); err == nil {
-			t.Errorf("AllowHosts %q accepted", e)
+		_, err := New(Config{APIKey: "k", APISecret: "s", AllowHosts: []string{e}})
+		var ce *ConfigError
+		if !errors.As(err, &ce) || ce.Setting != SettingAllowHosts {
+			t.Errorf("AllowHosts %q: got %v, want a *ConfigError", e, err)
 		}
 	}
-	if _, err := New(Config{APIKey: "k", APISecret: "s", AllowHosts: []string{"*.example.com", "h.example.org:443", " ", "[::1]"}}); err != nil {
+	if _, err := New(Config{APIKey: "k", APISecret: "s", AllowHosts: []string{"*.example.com", "h.example.org:443", "[::1]"}}); err != nil {
 		t.Errorf("good entries refused: %v", err)
 	}
 }

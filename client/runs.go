@@ -128,7 +128,14 @@ func (c *Client) CommandResources(ctx context.Context, commandID int64) ([]Resou
 // data as JSON (these answers are small: no stdout is asked). It is the
 // only place pull mode touches the client's transport.
 func (c *Client) rawQuery(ctx context.Context, op, document string, vars map[string]any) (json.RawMessage, error) {
-	return c.exec(ctx, op, document, vars)
+	t := &responseTarget{raw: true}
+	if err := c.exec(ctx, op, document, vars, t); err != nil {
+		return nil, err
+	}
+	if t.value == nil {
+		return json.RawMessage("null"), nil
+	}
+	return json.RawMessage(t.value), nil
 }
 
 // decodeErr types a decoding failure, keeping a *NotFoundError as it is.

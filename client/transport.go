@@ -9,16 +9,15 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"strconv"
 	"sync"
 	"time"
+
+	"github.com/boltfetch/boltfetch/internal/retry"
 )
 
-// callState follows one call across its attempts. It travels in the
-// request's context from Client.exec to the transport and the retry policy.
+// callState follows one call across its attempts.
 type callState struct {
 	mu         sync.Mutex
 	op         string
@@ -27,114 +26,219 @@ type callState struct {
 	retryAfter time.Duration // from the last 429/503, uncapped
 }
 
-type callStateKey struct{}
-
-func stateFrom(ctx context.Context) *callState {
-	st, _ := ctx.Value(callStateKey{}).(*callState)
-	if st == nil {
-		st = &callState{}
-	}
-	return st
-}
-
 func (st *callState) snapshot() (attempts, lastStatus int, retryAfter time.Duration) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	return st.attempts, st.lastStatus, st.retryAfter
 }
 
-// guardTransport is the innermost layer a bound Client sends through. It
-// refuses any request not addressed to its one host, adds the credentials,
-// bounds each attempt in time, and reads the whole body under a size cap so
-// that a reset or a stall mid-body is an attempt error, which is retried.
-type guardTransport struct {
-	base     http.RoundTripper
-	scheme   string
-	hostport string // u.Host of the bound endpoint, exactly
-	host     string // normalised, for errors and logs
-	headers  http.Header
-	maxBody  int64
-	timeout  time.Duration
-	log      *slog.Logger
-	redact   func(error) string
+// attemptResult is what one attempt ended with.
+type attemptResult struct {
+	err    error       // nil on success; already typed
+	retry  bool        // another attempt may succeed
+	status int         // HTTP status, 0 when none came
+	header http.Header // the answer's headers, for Retry-After
 }
 
-func (t *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Scheme != t.scheme || req.URL.Host != t.hostport {
-		// Only a redirect or a bug could get here; credentials stay home.
-		return nil, &HostNotAllowedError{Host: req.URL.Hostname(), Flag: AllowHostFlag, Reason: "the request is not addressed to the bound endpoint"}
+// call sends body to the bound endpoint and hands a 200/201 answer's body
+// to decode, streaming, under the size cap. It retries what is transient
+// (see retry.Status and permanent) with the shared retry.Policy, within the
+// retry budget, MaxRetries and the call's context.
+func (c *Client) call(ctx context.Context, st *callState, body []byte, decode func(io.Reader) error) error {
+	for {
+		res := c.attempt(ctx, st, body, decode)
+		attempts, _, _ := st.snapshot()
+		if res.err == nil {
+			if attempts == 1 {
+				c.budget.refund()
+			}
+			return nil
+		}
+		if ctx.Err() != nil {
+			return c.stopped(ctx.Err(), st)
+		}
+		if !res.retry || attempts > c.cfg.MaxRetries {
+			return res.err
+		}
+		now := time.Now()
+		wait := c.policy.Wait(attempts, res.status, res.header, now)
+		if ra, ok := retry.After(res.status, res.header, now); ok {
+			if dl, ok := ctx.Deadline(); ok && dl.Sub(now) < wait {
+				c.log.Warn("paradime retry skipped: Retry-After exceeds the call deadline", "host", c.host, "op", st.op, "attempt", attempts, "status", res.status, "retry_after", ra)
+				return res.err
+			}
+		}
+		why := slog.Int("status", res.status)
+		if te := (*TransportError)(nil); errors.As(res.err, &te) {
+			why = slog.String("error", te.Err.Error()) // the cause, already redacted
+		}
+		if !c.budget.take() {
+			c.log.Warn("paradime retry budget exhausted; not retrying", "host", c.host, "op", st.op, "attempt", attempts, why)
+			return res.err
+		}
+		c.log.Warn("paradime call will be retried", "host", c.host, "op", st.op, "attempt", attempts, why, "wait", wait)
+		if err := retry.Sleep(ctx, wait); err != nil {
+			return c.stopped(err, st)
+		}
 	}
-	st := stateFrom(req.Context())
+}
+
+// stopped is the error of a call whose own context ended: a
+// *RateLimitError when it was waiting out a 429, else a *TransportError.
+func (c *Client) stopped(err error, st *callState) error {
+	attempts, last, retryAfter := st.snapshot()
+	if last == http.StatusTooManyRequests {
+		return &RateLimitError{Host: c.host, RetryAfter: retryAfter, Attempts: attempts}
+	}
+	return &TransportError{Host: c.host, Attempts: attempts, LastStatus: last, Err: &redactedError{msg: c.redact(err.Error()), err: err}}
+}
+
+// attempt is one POST, its body read within the attempt's deadline: a
+// reset or a stall mid-body is a transport error, retried like a refused
+// connection, while a body that arrived whole but does not decode is a
+// *DecodeError, never retried.
+func (c *Client) attempt(ctx context.Context, st *callState, body []byte, decode func(io.Reader) error) attemptResult {
 	st.mu.Lock()
 	st.attempts++
 	attempt, op := st.attempts, st.op
 	st.mu.Unlock()
 
-	ctx, cancel := context.WithTimeout(req.Context(), t.timeout)
+	actx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
 	defer cancel()
-	out := req.Clone(ctx)
-	for k, vs := range t.headers {
-		out.Header[k] = vs
+	req, err := http.NewRequestWithContext(actx, http.MethodPost, c.endpoint.String(), bytes.NewReader(body))
+	if err != nil {
+		return attemptResult{err: &DecodeError{Host: c.host, Err: errors.New("cannot build the request")}}
+	}
+	for k, vs := range c.headers {
+		req.Header[k] = vs
 	}
 	start := time.Now()
-	resp, err := t.base.RoundTrip(out)
+	resp, err := c.http.Do(req)
 	if err != nil {
-		err = t.attemptTimeout(ctx, req, err)
-		t.log.Debug("paradime attempt failed", "host", t.host, "op", op, "attempt", attempt, "error", t.redact(err), "elapsed", time.Since(start))
-		return nil, err
+		var ue *url.Error
+		if errors.As(err, &ue) && ue.Err != nil {
+			err = ue.Err // url.Error quotes the URL, token included
+		}
+		err = c.attemptTimeout(actx, ctx, err)
+		c.log.Debug("paradime attempt failed", "host", c.host, "op", op, "attempt", attempt, "error", c.errString(err), "elapsed", time.Since(start))
+		return c.transportResult(err, st)
 	}
+	defer resp.Body.Close()
 	st.mu.Lock()
 	st.lastStatus = resp.StatusCode
-	if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
-		st.retryAfter = ra
-	} else {
-		st.retryAfter = 0
-	}
+	st.retryAfter, _ = retry.After(resp.StatusCode, resp.Header, time.Now())
 	st.mu.Unlock()
-	defer resp.Body.Close()
-	if resp.ContentLength > t.maxBody {
-		return nil, &BodyTooLargeError{Host: t.host, Limit: t.maxBody}
+	res := attemptResult{status: resp.StatusCode, header: resp.Header}
+	if resp.ContentLength > c.cfg.MaxBodyBytes {
+		res.err = &BodyTooLargeError{Host: c.host, Limit: c.cfg.MaxBodyBytes}
+		return res
 	}
-	body, err := readCapped(resp.Body, resp.ContentLength, t.maxBody)
-	if err != nil {
-		err = t.attemptTimeout(ctx, req, err)
-		t.log.Debug("paradime attempt failed reading the body", "host", t.host, "op", op, "attempt", attempt, "status", resp.StatusCode, "error", t.redact(err), "elapsed", time.Since(start))
-		return nil, err
+	cr := &cappedReader{r: resp.Body, left: c.cfg.MaxBodyBytes, host: c.host}
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
+		// An error body is only quoted in part: read a bounded prefix.
+		raw, rerr := io.ReadAll(io.LimitReader(cr, min(c.cfg.MaxBodyBytes, maxErrorBody)))
+		c.log.Debug("paradime attempt", "host", c.host, "op", op, "attempt", attempt, "status", resp.StatusCode, "bytes", cr.n, "elapsed", time.Since(start))
+		res.err = c.statusError(resp, raw, attempt)
+		res.retry = retry.Status(resp.StatusCode)
+		if rerr != nil && res.retry {
+			return c.transportResult(c.attemptTimeout(actx, ctx, rerr), st)
+		}
+		return res
 	}
-	if int64(len(body)) > t.maxBody {
-		return nil, &BodyTooLargeError{Host: t.host, Limit: t.maxBody}
+	derr := decode(cr)
+	if cr.err == nil && derr == nil {
+		// Let the connection be reused: read what the decoder left, if little.
+		_, _ = io.Copy(io.Discard, io.LimitReader(cr, 4<<10))
 	}
-	t.log.Debug("paradime attempt", "host", t.host, "op", op, "attempt", attempt, "status", resp.StatusCode, "bytes", len(body), "elapsed", time.Since(start))
-	resp.Body = io.NopCloser(bytes.NewReader(body))
-	resp.ContentLength = int64(len(body))
-	resp.Request = req
-	return resp, nil
+	switch {
+	case cr.err != nil:
+		err := c.attemptTimeout(actx, ctx, cr.err)
+		c.log.Debug("paradime attempt failed reading the body", "host", c.host, "op", op, "attempt", attempt, "status", resp.StatusCode, "bytes", cr.n, "error", c.errString(err), "elapsed", time.Since(start))
+		return c.transportResult(err, st)
+	case derr != nil:
+		res.err = derr
+		return res
+	}
+	c.log.Debug("paradime attempt", "host", c.host, "op", op, "attempt", attempt, "status", resp.StatusCode, "bytes", cr.n, "elapsed", time.Since(start))
+	return res
+}
+
+// maxErrorBody bounds what is read of a non-2xx answer.
+const maxErrorBody = 1 << 20
+
+// transportResult types an attempt's transport error; permanent ones (a
+// body over the cap, a certificate refused) are not retried.
+func (c *Client) transportResult(err error, st *callState) attemptResult {
+	var tooLarge *BodyTooLargeError
+	if errors.As(err, &tooLarge) {
+		return attemptResult{err: tooLarge}
+	}
+	attempts, last, _ := st.snapshot()
+	te := &TransportError{Host: c.host, Attempts: attempts, LastStatus: last, Err: &redactedError{msg: c.redact(err.Error()), err: err}}
+	return attemptResult{err: te, retry: !permanent(err)}
 }
 
 // attemptTimeout says so when an attempt failed on its own deadline rather
 // than the call's, so the error does not read like the caller's timeout.
-func (t *guardTransport) attemptTimeout(attemptCtx context.Context, req *http.Request, err error) error {
-	if attemptCtx.Err() != nil && req.Context().Err() == nil {
-		return fmt.Errorf("attempt timed out after %s (RequestTimeout): %w", t.timeout, err)
+func (c *Client) attemptTimeout(attemptCtx, callCtx context.Context, err error) error {
+	if attemptCtx.Err() != nil && callCtx.Err() == nil {
+		return &AttemptTimeoutError{Limit: c.cfg.RequestTimeout, Err: err}
 	}
 	return err
 }
 
-// maxPrealloc bounds what an announced Content-Length may allocate before
-// any byte arrives: the header is the server's word, the bytes are proof.
-const maxPrealloc = 4 << 20
+// AttemptTimeoutError reports one attempt that ran out of its own time
+// (Config.RequestTimeout), body included. It is retried; after the last
+// attempt it is the cause inside a *TransportError.
+type AttemptTimeoutError struct {
+	Limit time.Duration
+	Err   error
+}
 
-// readCapped reads a body of at most limit bytes (limit+1 tells it was
-// longer), sizing the buffer once when the announced length is small.
-func readCapped(r io.Reader, contentLength, limit int64) ([]byte, error) {
-	lr := io.LimitReader(r, limit+1)
-	if contentLength <= 0 {
-		return io.ReadAll(lr)
+func (e *AttemptTimeoutError) Error() string {
+	return fmt.Sprintf("attempt timed out after %s: %v", e.Limit, e.Err)
+}
+
+func (e *AttemptTimeoutError) Unwrap() error { return e.Err }
+
+// cappedReader reads a body up to a cap, and keeps the first read error
+// (other than io.EOF) so that a failure of the connection is told from a
+// body that does not decode.
+type cappedReader struct {
+	r    io.Reader
+	left int64
+	n    int64
+	host string
+	err  error
+}
+
+func (r *cappedReader) Read(p []byte) (int, error) {
+	if r.err != nil {
+		return 0, r.err
 	}
-	// One spare byte so that reading to EOF needs no reallocation.
-	buf := bytes.NewBuffer(make([]byte, 0, min(contentLength+1, maxPrealloc)))
-	_, err := buf.ReadFrom(lr)
-	return buf.Bytes(), err
+	if r.left <= 0 {
+		// One byte more tells a body of exactly the cap from a longer one.
+		var one [1]byte
+		m, err := r.r.Read(one[:])
+		if m > 0 {
+			r.err = &BodyTooLargeError{Host: r.host, Limit: r.n}
+			return 0, r.err
+		}
+		if err != nil && err != io.EOF {
+			r.err = err
+		}
+		return 0, err
+	}
+	if int64(len(p)) > r.left {
+		p = p[:r.left]
+	}
+	m, err := r.r.Read(p)
+	r.n += int64(m)
+	r.left -= int64(m)
+	if err != nil && err != io.EOF {
+		r.err = err
+	}
+	return m, err
 }
 
 // retryBudget is a token bucket shared by a Client and its WithEndpoint
@@ -166,16 +270,6 @@ func (b *retryBudget) refund() {
 	b.tokens = math.Min(b.max, b.tokens+0.1)
 }
 
-// retryableStatus lists the statuses worth another attempt. 500 is not one:
-// GraphQL servers answer 500 to queries that will fail again.
-func retryableStatus(code int) bool {
-	switch code {
-	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return true
-	}
-	return false
-}
-
 // permanent reports transport errors that another attempt cannot fix.
 func permanent(err error) bool {
 	var tooLarge *BodyTooLargeError
@@ -185,97 +279,9 @@ func permanent(err error) bool {
 	var hostname x509.HostnameError
 	switch {
 	case errors.As(err, &tooLarge), errors.As(err, &hostErr),
-		errors.As(err, &certErr), errors.As(err, &unknownAuth), errors.As(err, &hostname):
-		return true
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) && errors.Is(ue.Err, http.ErrSchemeMismatch) {
+		errors.As(err, &certErr), errors.As(err, &unknownAuth), errors.As(err, &hostname),
+		errors.Is(err, http.ErrSchemeMismatch):
 		return true
 	}
 	return false
-}
-
-// checkRetry is the retryablehttp CheckRetry policy. Its ctx is the call's
-// own, so a call deadline or cancellation stops retrying at once, while an
-// attempt timeout (the transport's inner deadline) is retried.
-func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
-	if ctx.Err() != nil {
-		return false, ctx.Err()
-	}
-	st := stateFrom(ctx)
-	attempts, _, retryAfter := st.snapshot()
-	var why slog.Attr
-	switch {
-	case err != nil:
-		if permanent(err) {
-			return false, err
-		}
-		why = slog.String("error", c.errString(err))
-	case retryableStatus(resp.StatusCode):
-		why = slog.Int("status", resp.StatusCode)
-		if retryAfter > 0 && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
-			wait := min(retryAfter, c.cfg.MaxRetryAfter)
-			if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
-				c.log.Warn("paradime retry skipped: Retry-After exceeds the call deadline", "host", c.host, "op", st.op, "attempt", attempts, "status", resp.StatusCode, "retry_after", retryAfter)
-				return false, nil
-			}
-		}
-	default:
-		if attempts == 1 {
-			c.budget.refund()
-		}
-		return false, nil
-	}
-	if attempts > c.cfg.MaxRetries {
-		return false, err
-	}
-	if !c.budget.take() {
-		c.log.Warn("paradime retry budget exhausted; not retrying", "host", c.host, "op", st.op, "attempt", attempts, why)
-		return false, err
-	}
-	c.log.Warn("paradime call will be retried", "host", c.host, "op", st.op, "attempt", attempts, why)
-	return true, nil
-}
-
-// backoff is the retryablehttp Backoff: the server's Retry-After (on 429 and
-// 503) capped at MaxRetryAfter, otherwise an exponential wait from min to
-// max with equal jitter (half fixed, half random).
-func (c *Client) backoff(minWait, maxWait time.Duration, attemptNum int, resp *http.Response) time.Duration {
-	return backoffWait(minWait, maxWait, c.cfg.MaxRetryAfter, attemptNum, resp, time.Now(), rand.Float64)
-}
-
-func backoffWait(minWait, maxWait, maxRetryAfter time.Duration, attemptNum int, resp *http.Response, now time.Time, random func() float64) time.Duration {
-	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
-		if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), now); ok {
-			return min(ra, maxRetryAfter)
-		}
-	}
-	wait := float64(minWait) * math.Pow(2, float64(attemptNum))
-	if wait > float64(maxWait) || math.IsInf(wait, 0) || math.IsNaN(wait) {
-		wait = float64(maxWait)
-	}
-	return time.Duration(wait/2 + random()*wait/2)
-}
-
-// parseRetryAfter reads a Retry-After header: delay-seconds or an HTTP date.
-func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
-	if v == "" {
-		return 0, false
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs < 0 {
-			return 0, false
-		}
-		if secs > int64(math.MaxInt64/time.Second) {
-			secs = int64(math.MaxInt64 / time.Second)
-		}
-		return time.Duration(secs) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d, true
-		}
-		return 0, true
-	}
-	return 0, false
 }

@@ -12,7 +12,7 @@ import (
 // download as it streams (archived files are re-read at an offset instead):
 // past it the analysis waits, its stream is abandoned, and the archived file
 // is analysed once complete. It keeps memory flat as artifacts grow.
-const analysisPendingBytes = 8 << 20
+const analysisPendingBytes = 2 << 20
 
 // defaultAnalyzer is the artifacts package's streaming analysis with its
 // default limits.
@@ -20,26 +20,12 @@ var defaultAnalyzer = NewAnalyzer(artifacts.Options{})
 
 // NewAnalyzer returns the artifacts package's streaming analysis with the
 // given limits (zero fields take artifacts' defaults, except MaxPendingBytes,
-// which defaults to 8 MiB here so that memory stays flat as downloads grow).
+// which defaults to 2 MiB here so that memory stays flat as downloads grow).
 func NewAnalyzer(opts artifacts.Options) Analyzer {
 	if opts.MaxPendingBytes == 0 {
 		opts.MaxPendingBytes = analysisPendingBytes
 	}
-	return func(ctx context.Context, manifest, runResults io.Reader) (Analysis, error) {
-		a, err := artifacts.Analyze(ctx, manifest, runResults, opts)
-		if err != nil {
-			return nil, err
-		}
-		return dbtAnalysis{a}, nil
+	return func(ctx context.Context, manifest, runResults io.Reader) (*artifacts.Analysis, error) {
+		return artifacts.Analyze(ctx, manifest, runResults, opts)
 	}
-}
-
-// dbtAnalysis is an *artifacts.Analysis as the report embeds it: the same
-// JSON object, its own text and Markdown renderings, and node counts for
-// the summary.
-type dbtAnalysis struct{ *artifacts.Analysis }
-
-// NodeCounts implements NodeCounter.
-func (a dbtAnalysis) NodeCounts() (failed, warned, skipped int) {
-	return len(a.Failed), len(a.Warned), len(a.Skipped)
 }

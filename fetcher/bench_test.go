@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/boltfetch/boltfetch/archive"
+	"github.com/boltfetch/boltfetch/artifacts"
 	"github.com/boltfetch/boltfetch/internal/dbtgen"
 	"github.com/boltfetch/boltfetch/internal/fakebolt"
 )
@@ -262,7 +263,7 @@ func BenchmarkFollowMemory(b *testing.B) {
 					var rep *Report
 					opts := Options{Client: c, Archive: st}
 					if !analyse {
-						opts.Analyzer = func(context.Context, io.Reader, io.Reader) (Analysis, error) { return nil, nil }
+						opts.Analyzer = func(context.Context, io.Reader, io.Reader) (*artifacts.Analysis, error) { return nil, nil }
 					}
 					all, l := heapPeak(func() { rep = fetch(b, payload, opts) })
 					peak, live = max(peak, all), max(live, l)

@@ -7,27 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/boltfetch/boltfetch/archive"
 	"github.com/boltfetch/boltfetch/client"
-)
-
-// Download failure kinds, as they appear in reports.
-const (
-	KindExpired   = "expired"   // the presigned URL answered 403
-	KindTruncated = "truncated" // the body ended before its Content-Length
-	KindTooLarge  = "too_large" // over the artifact size cap
-	KindStatus    = "status"    // an HTTP status that is not worth retrying
-	KindTransport = "transport" // connection errors, resets, timeouts
-	KindURL       = "bad_url"   // the API gave a URL we will not fetch
-	KindArchive   = "archive"   // writing to the archive failed
-	KindCanceled  = "canceled"  // the fetch was cancelled
+	"github.com/boltfetch/boltfetch/internal/retry"
 )
 
 // DownloadError is one failed download attempt, or the last of several.
@@ -35,9 +22,11 @@ type DownloadError struct {
 	Kind       string
 	URL        string // scheme, host and path only: never the presigned query
 	StatusCode int
-	RetryAfter time.Duration
+	RetryAfter time.Duration // the server's Retry-After, uncapped
 	Attempts   int
 	Err        error
+
+	retryAfterSet bool // the server sent a usable Retry-After (it may be 0)
 }
 
 func (e *DownloadError) Error() string {
@@ -62,6 +51,10 @@ func (e *DownloadError) retryable() bool {
 	return e.Kind == KindTruncated || e.Kind == KindTransport ||
 		(e.Kind == KindStatus && (e.StatusCode == 408 || e.StatusCode == 429 || e.StatusCode >= 500))
 }
+
+// downloadBuffer is the buffer of one download: socket reads are gathered
+// until half of it is full before the bytes are written on.
+const downloadBuffer = 256 << 10
 
 // sensitiveHeaders are never sent to an artifact host.
 var sensitiveHeaders = []string{"Authorization", "X-Api-Key", "X-Api-Secret", "X-Paradime-Workspace", "Cookie", "Proxy-Authorization"}
@@ -159,11 +152,13 @@ func (d *downloader) fetch(ctx context.Context, store archive.Store, key, rawURL
 	var last *DownloadError
 	for attempt := 1; attempt <= d.attempts; attempt++ {
 		if attempt > 1 {
+			// The one retry policy: the server's Retry-After (seconds or
+			// a date, on 429/503) when it sent one, capped; else backoff.
 			wait := d.backoff(attempt - 1)
-			if last.RetryAfter > wait {
-				wait = min(last.RetryAfter, 30*time.Second)
+			if last.retryAfterSet {
+				wait = downloadRetry.CapRetryAfter(last.RetryAfter)
 			}
-			if err := sleepCtx(ctx, wait); err != nil {
+			if err := retry.Sleep(ctx, wait); err != nil {
 				return archive.Digest{}, &DownloadError{Kind: KindCanceled, URL: client.RedactURL(rawURL), Attempts: attempt - 1, Err: err}
 			}
 		}
@@ -236,16 +231,12 @@ func (d *downloader) once(ctx context.Context, store archive.Store, key, rawURL 
 		return fail(KindExpired, resp.StatusCode, errors.New(s3Message(resp.Body)))
 	default:
 		de := &DownloadError{Kind: KindStatus, URL: safe, StatusCode: resp.StatusCode}
-		if s := resp.Header.Get("Retry-After"); s != "" {
-			if secs, err := strconv.Atoi(s); err == nil && secs >= 0 {
-				de.RetryAfter = time.Duration(secs) * time.Second
-			}
-		}
+		de.RetryAfter, de.retryAfterSet = retry.After(resp.StatusCode, resp.Header, time.Now())
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 		return archive.Digest{}, de
 	}
 	if resp.ContentLength > d.maxSize {
-		return fail(KindTooLarge, 0, fmt.Errorf("Content-Length %d is over the cap of %d bytes (--max-artifact-size)", resp.ContentLength, d.maxSize))
+		return fail(KindTooLarge, 0, fmt.Errorf("Content-Length %d is over the artifact size cap of %d bytes", resp.ContentLength, d.maxSize))
 	}
 	if onTotal != nil && resp.ContentLength >= 0 {
 		onTotal(resp.ContentLength)
@@ -256,30 +247,42 @@ func (d *downloader) once(ctx context.Context, store archive.Store, key, rawURL 
 	if tee != nil {
 		dst = io.MultiWriter(w, h, tee)
 	}
-	buf := make([]byte, 256<<10)
+	// Reads from a socket return what has arrived, often a few KB; they are
+	// gathered into large writes, so the file, the hash and the analysis
+	// each see a few hundred large writes rather than thousands of small
+	// ones.
+	buf := make([]byte, downloadBuffer)
 	var n int64
-	for {
-		m, rerr := resp.Body.Read(buf)
+	for done := false; !done; {
+		m := 0
+		var rerr error
+		for m < len(buf)/2 && rerr == nil {
+			var k int
+			k, rerr = resp.Body.Read(buf[m:])
+			if k > 0 {
+				idle.Reset(d.idleTimeout)
+				m += k
+				if onBytes != nil {
+					onBytes(int64(k))
+				}
+			}
+		}
 		if m > 0 {
-			idle.Reset(d.idleTimeout)
 			n += int64(m)
 			if n > d.maxSize {
-				return fail(KindTooLarge, 0, fmt.Errorf("body is over the cap of %d bytes (--max-artifact-size)", d.maxSize))
+				return fail(KindTooLarge, 0, fmt.Errorf("body is over the artifact size cap of %d bytes", d.maxSize))
 			}
 			if _, werr := dst.Write(buf[:m]); werr != nil {
 				return fail(KindArchive, 0, werr)
 			}
-			if onBytes != nil {
-				onBytes(int64(m))
-			}
 		}
-		if rerr == io.EOF {
-			break
-		}
-		if rerr != nil {
-			if errors.Is(rerr, io.ErrUnexpectedEOF) {
-				return fail(KindTruncated, 0, fmt.Errorf("body ended after %d of %d bytes", n, resp.ContentLength))
-			}
+		switch {
+		case rerr == io.EOF:
+			done = true
+		case rerr == nil:
+		case errors.Is(rerr, io.ErrUnexpectedEOF):
+			return fail(KindTruncated, 0, fmt.Errorf("body ended after %d of %d bytes", n, resp.ContentLength))
+		default:
 			return fail(KindTransport, 0, scrubErr(actx, rerr))
 		}
 	}
@@ -332,21 +335,10 @@ func between(s, open, close string) string {
 	return s[:j]
 }
 
-// defaultBackoff is jittered exponential: about 100ms, 200ms, 400ms... capped
-// at 5s.
-func defaultBackoff(attempt int) time.Duration {
-	d := 100 * time.Millisecond << min(attempt-1, 6)
-	d = min(d, 5*time.Second)
-	return d/2 + rand.N(d/2+1)
-}
+// downloadRetry is the download side of the one retry policy
+// (internal/retry): jittered exponential from 100ms to 5s, and a server's
+// Retry-After honoured up to 30s.
+var downloadRetry = retry.Policy{Min: 100 * time.Millisecond, Max: 5 * time.Second, MaxRetryAfter: 30 * time.Second}
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+// defaultBackoff is downloadRetry's backoff before retry n.
+func defaultBackoff(n int) time.Duration { return downloadRetry.Backoff(n) }

@@ -1,13 +1,11 @@
 package fetcher
 
 import (
-	"bytes"
+	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"path"
 	"strings"
@@ -18,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/boltfetch/boltfetch/archive"
+	"github.com/boltfetch/boltfetch/artifacts"
 )
 
 // Archived file names inside a command's folder; a resource may not take one.
@@ -59,7 +58,8 @@ func FetchPayload(ctx context.Context, p *Payload, opts Options) (*Report, error
 		return nil, err
 	}
 	rep := &Report{
-		Event: "bolt.run.completed",
+		ReportVersion: ReportVersion,
+		Event:         EventCompleted,
 		Run: RunInfo{
 			ID: ID(p.RunID), UUID: p.UUID, Status: p.Status, ScheduleName: p.ScheduleName,
 			Workspace: p.Workspace, RunURL: p.RunURL,
@@ -70,7 +70,7 @@ func FetchPayload(ctx context.Context, p *Payload, opts Options) (*Report, error
 		Errors:   []ItemError{},
 	}
 	if p.Started {
-		rep.Event = "bolt.run.started"
+		rep.Event = EventStarted
 	}
 	if p.Started || len(p.Commands) == 0 {
 		rep.NothingToFetch = true
@@ -86,7 +86,7 @@ func FetchPayload(ctx context.Context, p *Payload, opts Options) (*Report, error
 	if api == nil {
 		bound, err := opts.Client.WithEndpoint(p.APIURL)
 		if err != nil {
-			return nil, fmt.Errorf("payload api_url refused: %w", err)
+			return nil, &PayloadError{Path: "api_url", Reason: "refused", Err: err}
 		}
 		api = clientBolt{bound}
 		loopbackHTTP = allowLoopbackHTTP(bound.Host())
@@ -115,8 +115,22 @@ func FetchPayload(ctx context.Context, p *Payload, opts Options) (*Report, error
 			loopbackHTTP: loopbackHTTP,
 		},
 	}
+	// Everything below reads and writes the run's folder under its lock.
+	unlock, err := lockRun(ctx, r.store, folder)
+	if err != nil {
+		e := itemErr(StageArchive, fmt.Errorf("lock the run's folder: %w", err))
+		if ctx.Err() != nil {
+			e.Kind = KindCanceled
+		} else if e.Kind == KindError {
+			e.Kind = KindArchive
+		}
+		rep.Errors = append(rep.Errors, e)
+		rep.Summary = summarize(rep, 0, time.Since(began))
+		return rep, nil
+	}
+	defer unlock()
 	if _, err := archive.WriteFile(ctx, r.store, folder+"/payload.json", p.Raw); err != nil {
-		r.runErr(ItemError{Stage: "archive", Kind: KindArchive, Message: "payload.json: " + err.Error()})
+		r.runErr(ItemError{Stage: StageArchive, Kind: KindArchive, Message: "payload.json: " + err.Error()})
 	}
 	r.plan(ctx, p.Commands)
 	r.log.Info("fetching", "api_host", rep.Run.APIHost, "commands", len(r.cmds), "tasks", r.tasks, "concurrency", opts.Concurrency)
@@ -127,7 +141,7 @@ func FetchPayload(ctx context.Context, p *Payload, opts Options) (*Report, error
 	wctx := context.WithoutCancel(ctx)
 	for _, cs := range r.cmds {
 		if cs.writeRecord {
-			r.writeRecord(wctx, cs)
+			r.finishCommand(wctx, cs)
 		}
 		rep.Commands = append(rep.Commands, cs.rep)
 	}
@@ -165,9 +179,9 @@ type runner struct {
 // cmdState is one command being fetched. Each task owns its slot in
 // rep.Artifacts; the rest is guarded by mu.
 type cmdState struct {
-	c    Command
-	dir  string // <folder>/commands/<id>
-	prev *commandRecord
+	c   Command
+	dir string // <folder>/commands/<id>
+	idx *commandIndex
 
 	mu  sync.Mutex
 	rep CommandReport
@@ -180,27 +194,18 @@ type cmdState struct {
 	mTee, rTee *streamTee
 	streamOnce sync.Once
 	streamDone chan struct{}
-	streamAn   Analysis
+	streamAn   *artifacts.Analysis
 	streamErr  error
+
+	// resultsGo is closed once the run_results task holds its slot of a
+	// shared Limiter, or has ended (see acquireSlot).
+	resultsGo     chan struct{}
+	resultsGoOnce sync.Once
 
 	fetchLogs    bool
 	resourceIdx  []int // payload resource index of each rep.Artifacts slot
 	writeRecord  bool
 	resourcePlan []bool // rep.Artifacts slot needs a task
-}
-
-// commandRecord is command.json: what Fetch archived for one command,
-// so that a re-run can tell what is already complete.
-type commandRecord struct {
-	ID         ID               `json:"id"`
-	Command    string           `json:"command"`
-	Status     string           `json:"status"`
-	ReturnCode *int             `json:"return_code"`
-	Start      string           `json:"start,omitempty"`
-	End        string           `json:"end,omitempty"`
-	Logs       *Logs            `json:"logs"`
-	Artifacts  []ArtifactReport `json:"artifacts"`
-	FetchedAt  string           `json:"fetched_at"`
 }
 
 func (r *runner) runErr(e ItemError) {
@@ -231,6 +236,9 @@ func (r *runner) plan(ctx context.Context, cmds []Command) {
 		r.cmds = append(r.cmds, cs)
 		idName := archive.SafeName(c.RawID)
 		switch {
+		case c.Bad != "":
+			cs.addErr(r.log, ItemError{Stage: StagePayload, Kind: KindBadPayload, Message: c.Bad + ": nothing is fetched for this command"})
+			continue
 		case c.ID <= 0:
 			cs.addErr(r.log, ItemError{Stage: "payload", Kind: KindBadPayload, Message: fmt.Sprintf("command id %q is not a positive integer: nothing can be asked about it", c.RawID)})
 			continue
@@ -240,8 +248,14 @@ func (r *runner) plan(ctx context.Context, cmds []Command) {
 		}
 		seen[strings.ToLower(idName)] = true
 		cs.dir = r.folder + "/commands/" + idName
+		idx, err := loadIndex(ctx, r.store, cs.dir, r.log)
+		if err != nil {
+			cs.addErr(r.log, ItemError{Path: commandName, Stage: StageArchive, Kind: KindArchive, Message: err.Error() + ": nothing is fetched for this command"})
+			continue
+		}
 		cs.writeRecord = true
-		cs.prev = r.readRecord(ctx, cs.dir)
+		cs.idx = idx
+		cs.idx.describe(&cs.rep)
 
 		cs.fetchLogs = r.opts.Logs == LogsAll || (r.opts.Logs == LogsFailed && c.Failed())
 		if cs.fetchLogs {
@@ -302,6 +316,7 @@ func (r *runner) plan(ctx context.Context, cmds []Command) {
 			}
 		}
 		if cs.manifest >= 0 && cs.results >= 0 {
+			cs.resultsGo = make(chan struct{})
 			cs.analysisWait.Store(2)
 			cs.mTee, cs.rTee = newStreamTee(), newStreamTee()
 			cs.streamDone = make(chan struct{})
@@ -378,20 +393,34 @@ func (r *runner) execute(ctx context.Context) {
 // logsTask archives one command's stdout and stderr, unless the archive
 // already holds them complete.
 func (r *runner) logsTask(ctx context.Context, cs *cmdState) {
-	outKey, errKey := cs.dir+"/"+stdoutName, cs.dir+"/"+stderrName
-	if pl := cs.prev.logs(); pl != nil && pl.Stdout != nil && pl.Stderr != nil &&
-		pl.Stdout.Path == outKey && pl.Stderr.Path == errKey &&
-		r.verify(ctx, outKey, pl.Stdout) && r.verify(ctx, errKey, pl.Stderr) {
-		cs.mu.Lock()
-		cs.rep.Logs = &Logs{Stdout: pl.Stdout, Stderr: pl.Stderr, Source: "archive"}
-		cs.mu.Unlock()
+	release, err := r.acquireSlot(ctx, cs, -1)
+	if err != nil {
+		cs.addErr(r.log, itemErr(StageAPIQuery, err))
 		return
+	}
+	defer release()
+	outKey, errKey := cs.dir+"/"+stdoutName, cs.dir+"/"+stderrName
+	if pl := cs.idx.logs(); pl != nil {
+		outOK, outBad := r.verify(ctx, outKey, pl.Stdout)
+		errOK, errBad := false, false
+		if outOK {
+			errOK, errBad = r.verify(ctx, errKey, pl.Stderr)
+		}
+		if pl.Stdout.Path == outKey && pl.Stderr.Path == errKey && outOK && errOK {
+			cs.mu.Lock()
+			cs.rep.Logs = &Logs{Stdout: pl.Stdout, Stderr: pl.Stderr, Source: "archive"}
+			cs.mu.Unlock()
+			return
+		}
+		if pl.Stdout.Path != outKey || pl.Stderr.Path != errKey || outBad || errBad {
+			cs.idx.dropLogs()
+		}
 	}
 	task := r.opts.Progress.Task(fmt.Sprintf("%s logs", cs.rep.ID))
 	stdout, stderr, source, err := r.api.commandOutput(ctx, cs.c.APIQuery, cs.c.ID)
 	if err != nil {
 		task.Done(err)
-		cs.addErr(r.log, ItemError{Stage: "api_query", Kind: kindOf(err), Message: err.Error()})
+		cs.addErr(r.log, itemErr(StageAPIQuery, err))
 		return
 	}
 	task.SetTotal(int64(len(stdout) + len(stderr)))
@@ -414,6 +443,9 @@ func (r *runner) logsTask(ctx context.Context, cs *cmdState) {
 	cs.mu.Lock()
 	cs.rep.Logs = logs
 	cs.mu.Unlock()
+	if err := cs.idx.putLogs(context.WithoutCancel(ctx), logs); err != nil {
+		cs.addErr(r.log, ItemError{Path: commandName, Stage: StageArchive, Kind: KindArchive, Message: err.Error()})
+	}
 }
 
 // startStream starts the command's streamed analysis, once, when the first
@@ -449,6 +481,9 @@ func (r *runner) artifactTask(ctx context.Context, cs *cmdState, slot int) {
 	res := cs.c.Resources[cs.resourceIdx[slot]]
 	a := cs.rep.Artifacts[slot] // this task owns the slot; copy back at the end
 	defer func() { cs.rep.Artifacts[slot] = a }()
+	if slot == cs.results && cs.resultsGo != nil {
+		defer cs.resultsGoOnce.Do(func() { close(cs.resultsGo) })
+	}
 	var tee *streamTee
 	switch slot {
 	case cs.manifest:
@@ -462,13 +497,31 @@ func (r *runner) artifactTask(ctx context.Context, cs *cmdState, slot int) {
 	fail := func(stage string, err error) {
 		msg := err.Error()
 		a.Error = &msg
-		cs.addErr(r.log, ItemError{ResourceID: ID(res.RawID), Path: a.Path, Stage: stage, Kind: kindOf(err), Message: msg})
+		e := itemErr(stage, err)
+		e.ResourceID, e.Path = ID(res.RawID), a.Path
+		cs.addErr(r.log, e)
+	}
+	release, err := r.acquireSlot(ctx, cs, slot)
+	if err != nil {
+		fail(StageResourceQuery, err)
+		return
+	}
+	defer release()
+	if slot == cs.results && cs.resultsGo != nil {
+		cs.resultsGoOnce.Do(func() { close(cs.resultsGo) })
 	}
 
-	if prev := cs.prev.artifact(ID(res.RawID), a.Path); prev != nil && prev.Location == key &&
-		r.verify(ctx, key, &LogFile{Bytes: prev.Bytes, SHA256: prev.SHA256}) {
-		a.Location, a.Bytes, a.SHA256, a.Reused = key, prev.Bytes, prev.SHA256, true
-		return
+	if prev := cs.idx.artifact(a.Path); prev != nil {
+		ok, damaged := r.verify(ctx, key, &LogFile{Bytes: prev.Bytes, SHA256: prev.SHA256})
+		if prev.Location == key && ok {
+			a.Location, a.Bytes, a.SHA256, a.Reused = key, prev.Bytes, prev.SHA256, true
+			return
+		}
+		// A file that could not be checked (a cancel, a read error) stays
+		// indexed: only a file shown to differ is forgotten.
+		if prev.Location != key || damaged {
+			cs.idx.drop(a.Path)
+		}
 	}
 
 	if wc, ok := r.store.(archive.WritableChecker); ok {
@@ -500,6 +553,11 @@ func (r *runner) artifactTask(ctx context.Context, cs *cmdState, slot int) {
 			a.Location, a.Bytes, a.SHA256 = key, d.Bytes, d.SHA256
 			r.downloaded.Add(d.Bytes)
 			task.Done(nil)
+			// Recorded at once, even when the follow-up is being cancelled:
+			// the file is committed, and the next run must not fetch it.
+			if err := cs.idx.putArtifact(context.WithoutCancel(ctx), a); err != nil {
+				cs.addErr(r.log, ItemError{Path: commandName, Stage: StageArchive, Kind: KindArchive, Message: err.Error()})
+			}
 			return
 		}
 		if de != nil && de.Kind == KindExpired && refresh < MaxURLRefreshes {
@@ -517,7 +575,7 @@ func (r *runner) artifactTask(ctx context.Context, cs *cmdState, slot int) {
 func (r *runner) analyze(ctx context.Context, cs *cmdState) {
 	m, rr := cs.rep.Artifacts[cs.manifest], cs.rep.Artifacts[cs.results]
 	fail := func(err error) {
-		cs.addErr(r.log, ItemError{Stage: "analysis", Kind: "analysis", Message: err.Error()})
+		cs.addErr(r.log, ItemError{Stage: StageAnalysis, Kind: KindAnalysis, Message: err.Error()})
 	}
 	// No stream started (both files were already archived, or refused):
 	// nothing to wait for.
@@ -565,94 +623,71 @@ func (r *runner) analyze(ctx context.Context, cs *cmdState) {
 	cs.mu.Unlock()
 }
 
-// verify reports whether key holds exactly what want records.
-func (r *runner) verify(ctx context.Context, key string, want *LogFile) bool {
+// verify reports whether key holds exactly what want records (ok), or was
+// shown not to (damaged: missing, or another size or content). Neither is
+// true when the check itself failed.
+func (r *runner) verify(ctx context.Context, key string, want *LogFile) (ok, damaged bool) {
 	ok, err := archive.Verify(ctx, r.store, key, archive.Digest{Bytes: want.Bytes, SHA256: want.SHA256})
 	if err != nil {
 		r.log.Debug("cannot verify archived file: fetching it again", "key", key, "error", err)
+		return false, false
 	}
-	return ok
+	return ok, !ok
 }
 
-// readRecord loads a previous run's command.json, or nil.
-func (r *runner) readRecord(ctx context.Context, dir string) *commandRecord {
-	data, err := archive.ReadFile(ctx, r.store, dir+"/"+commandName, 4<<20)
-	if err != nil {
-		if !errors.Is(err, fs.ErrNotExist) {
-			r.log.Debug("previous command.json unreadable: fetching again", "dir", dir, "error", err)
-		}
-		return nil
-	}
-	var rec commandRecord
-	if err := json.Unmarshal(data, &rec); err != nil {
-		r.log.Debug("previous command.json unreadable: fetching again", "dir", dir, "error", err)
-		return nil
-	}
-	return &rec
-}
-
-func (rec *commandRecord) logs() *Logs {
-	if rec == nil {
-		return nil
-	}
-	return rec.Logs
-}
-
-func (rec *commandRecord) artifact(resourceID ID, p string) *ArtifactReport {
-	if rec == nil {
-		return nil
-	}
-	for i := range rec.Artifacts {
-		a := &rec.Artifacts[i]
-		if a.ResourceID == resourceID && a.Path == p && a.Error == nil && a.SHA256 != "" {
-			return a
+// finishCommand completes a command's report with everything its folder
+// holds that this follow-up did not select (the merged index), and rewrites
+// command.json, which every follow-up of the command keeps whole.
+func (r *runner) finishCommand(ctx context.Context, cs *cmdState) {
+	if cs.rep.Logs == nil {
+		if l := cs.idx.logs(); l != nil {
+			cs.rep.Logs = &Logs{Stdout: l.Stdout, Stderr: l.Stderr, Source: "archive"}
 		}
 	}
-	return nil
-}
-
-// writeRecord writes command.json. Logs and artifacts that failed this time
-// but were complete before are kept from the previous record, so a failed
-// re-run never makes the archive forget a good file.
-func (r *runner) writeRecord(ctx context.Context, cs *cmdState) {
-	rec := commandRecord{
-		ID: cs.rep.ID, Command: cs.rep.Command, Status: cs.rep.Status, ReturnCode: cs.rep.ReturnCode,
-		Start: cs.rep.Start, End: cs.rep.End, Logs: cs.rep.Logs,
-		FetchedAt: time.Now().UTC().Format(time.RFC3339),
-	}
-	if rec.Logs == nil {
-		rec.Logs = cs.prev.logs()
-	}
+	mine := map[string]bool{}
 	for _, a := range cs.rep.Artifacts {
-		if a.Error != nil {
-			if prev := cs.prev.artifact(a.ResourceID, a.Path); prev != nil {
-				a = *prev
-			}
+		mine[a.Path] = true
+	}
+	for _, a := range cs.idx.artifacts() {
+		if !mine[a.Path] {
+			a.Reused = true
+			cs.rep.Artifacts = append(cs.rep.Artifacts, a)
 		}
-		rec.Artifacts = append(rec.Artifacts, a)
 	}
-	data, err := json.MarshalIndent(rec, "", "  ")
-	if err == nil {
-		_, err = archive.WriteFile(ctx, r.store, cs.dir+"/"+commandName, append(data, '\n'))
-	}
-	if err != nil {
-		cs.addErr(r.log, ItemError{Path: commandName, Stage: "archive", Kind: KindArchive, Message: err.Error()})
+	if err := cs.idx.write(ctx); err != nil {
+		cs.addErr(r.log, ItemError{Path: commandName, Stage: StageArchive, Kind: KindArchive, Message: err.Error()})
 	}
 }
 
-// writeReports writes report.json and report.md into the run's folder.
+// writeReports writes report.json and report.md into the run's folder,
+// each encoded once, straight into its archive writer.
 func (r *runner) writeReports(ctx context.Context, rep *Report) {
-	var js, md bytes.Buffer
-	if err := rep.WriteJSON(&js); err != nil {
-		rep.Errors = append(rep.Errors, ItemError{Stage: "archive", Kind: KindArchive, Message: "report.json: " + err.Error()})
-		return
-	}
-	_ = rep.WriteMarkdown(&md)
-	for name, data := range map[string][]byte{"report.json": js.Bytes(), "report.md": md.Bytes()} {
-		if _, err := archive.WriteFile(ctx, r.store, r.folder+"/"+name, data); err != nil {
-			rep.Errors = append(rep.Errors, ItemError{Stage: "archive", Kind: KindArchive, Message: name + ": " + err.Error()})
+	for _, f := range []struct {
+		name  string
+		write func(io.Writer) error
+	}{{"report.json", rep.WriteJSON}, {"report.md", rep.WriteMarkdown}} {
+		if err := writeStreamed(ctx, r.store, r.folder+"/"+f.name, f.write); err != nil {
+			rep.Errors = append(rep.Errors, ItemError{Stage: StageArchive, Kind: KindArchive, Message: f.name + ": " + err.Error()})
 		}
 	}
+}
+
+// writeStreamed commits what write produces under key, through a buffer so
+// that small writes do not each cost a system call.
+func writeStreamed(ctx context.Context, store archive.Store, key string, write func(io.Writer) error) error {
+	w, err := store.Create(ctx, key)
+	if err != nil {
+		return err
+	}
+	defer w.Abort()
+	bw := bufio.NewWriterSize(w, 64<<10)
+	if err := write(bw); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	return w.Commit()
 }
 
 // summarize counts a report's outcome.
@@ -683,12 +718,9 @@ func summarize(rep *Report, downloaded int64, took time.Duration) Summary {
 		}
 		if c.Analysis != nil {
 			s.Analyses++
-			if nc, ok := c.Analysis.(NodeCounter); ok {
-				f, w, sk := nc.NodeCounts()
-				s.NodesFailed += f
-				s.NodesWarned += w
-				s.NodesSkipped += sk
-			}
+			s.NodesFailed += len(c.Analysis.Failed)
+			s.NodesWarned += len(c.Analysis.Warned)
+			s.NodesSkipped += len(c.Analysis.Skipped)
 		}
 	}
 	s.Errors = len(rep.Errors)

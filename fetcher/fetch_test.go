@@ -37,6 +37,7 @@ func TestFetchDemoRun(t *testing.T) {
 		t.Fatalf("folder = %q, want %q", rep.Archive.Folder, folder)
 	}
 	want := []string{
+		folder + "/.boltfetch.lock",
 		folder + "/commands/193439/command.json",
 		folder + "/commands/193439/stderr.log",
 		folder + "/commands/193439/stdout.log",
@@ -489,5 +490,53 @@ func TestFetchOddPayload(t *testing.T) {
 	}
 	if s := rep.Summary; s.ArtifactsArchived != 2 || s.LogsArchived != 4 {
 		t.Errorf("siblings not fetched: %+v", s)
+	}
+}
+
+// TestFetchSharedLimiter: follow-ups of different runs that share a
+// Limiter stay within it together, complete, and still stream their
+// analyses (a manifest never holds the slot its run_results needs).
+func TestFetchSharedLimiter(t *testing.T) {
+	t.Parallel()
+	base := demodata.Run()
+	var runs []fakebolt.Run
+	for i := range 3 {
+		r := base
+		r.ID = base.ID + int64(i)
+		r.Commands = nil
+		for _, c := range base.Commands {
+			c.ID += int64(i) * 1000
+			var res []fakebolt.Resource
+			for _, x := range c.Resources {
+				x.ID += int64(i) * 100000
+				res = append(res, x)
+			}
+			c.Resources = res
+			r.Commands = append(r.Commands, c)
+		}
+		runs = append(runs, r)
+	}
+	srv := startFake(t, fakebolt.Options{Latency: 20 * time.Millisecond, BytesPerSec: 8 << 20}, runs...)
+	st, _ := newStore(t)
+	g := &gauge{base: http.DefaultTransport.(*http.Transport).Clone()}
+	c := newClient(t, func(cfg *client.Config) { cfg.HTTPClient = &http.Client{Transport: g} })
+	lim := NewLimiter(2)
+	var wg sync.WaitGroup
+	for _, r := range runs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			opts := fastOpts(c, st)
+			opts.Concurrency, opts.Limiter = 8, lim
+			opts.HTTPClient = &http.Client{Transport: g, CheckRedirect: checkRedirect}
+			rep := fetch(t, payloadOf(t, srv, r.ID), opts)
+			if !rep.Summary.Complete || rep.Summary.AnalysesStreamed != 2 {
+				t.Errorf("run %d: complete %v, %d analyses streamed, errors %+v", r.ID, rep.Summary.Complete, rep.Summary.AnalysesStreamed, rep.Errors)
+			}
+		}()
+	}
+	wg.Wait()
+	if g.peak > 2 {
+		t.Errorf("peak %d requests in flight across runs, shared limit 2", g.peak)
 	}
 }

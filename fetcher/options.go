@@ -2,7 +2,6 @@ package fetcher
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/boltfetch/boltfetch/archive"
+	"github.com/boltfetch/boltfetch/artifacts"
 	"github.com/boltfetch/boltfetch/client"
 )
 
@@ -51,6 +51,9 @@ type Options struct {
 	Folder  string
 	// Concurrency bounds the API calls and downloads in flight (default 8).
 	Concurrency int
+	// Limiter, when set, also bounds them across every follow-up that
+	// shares it (see Limiter); Concurrency still bounds this one.
+	Limiter Limiter
 	// Artifacts are globs over resource paths (default DefaultArtifacts).
 	// A glob without "/" matches the file name anywhere; "*" alone takes
 	// every artifact.
@@ -94,20 +97,7 @@ type Options struct {
 // does), or a download may wait on it for up to 20s before Fetch gives up
 // streaming and calls it again on the archived files. It must not keep the
 // readers after it returns.
-type Analyzer func(ctx context.Context, manifest, runResults io.Reader) (Analysis, error)
-
-// Analysis is an analysis result as Fetch embeds it in the report: it
-// marshals to JSON and renders itself as text and Markdown.
-type Analysis interface {
-	WriteText(w io.Writer) error
-	WriteMarkdown(w io.Writer) error
-}
-
-// NodeCounter is implemented by analyses that can count their reported
-// nodes, for the report's summary.
-type NodeCounter interface {
-	NodeCounts() (failed, warned, skipped int)
-}
+type Analyzer func(ctx context.Context, manifest, runResults io.Reader) (*artifacts.Analysis, error)
 
 // Progress receives per-item progress. Implementations must be safe for
 // concurrent use.
@@ -123,19 +113,14 @@ type ProgressTask interface {
 	Done(err error)
 }
 
-// OptionsError reports an unusable option.
-type OptionsError struct{ Msg string }
-
-func (e *OptionsError) Error() string { return e.Msg }
-
 // withDefaults fills in defaults and checks what can be checked before any
 // request.
 func (o Options) withDefaults() (Options, error) {
 	if o.Archive == nil {
-		return o, &OptionsError{"fetcher: no archive"}
+		return o, &OptionsError{Option: OptionArchive, Reason: "none given"}
 	}
 	if o.Client == nil && o.api == nil {
-		return o, &OptionsError{"fetcher: no client"}
+		return o, &OptionsError{Option: OptionClient, Reason: "none given"}
 	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = DefaultConcurrency
@@ -145,7 +130,7 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	for _, g := range o.Artifacts {
 		if _, err := path.Match(g, ""); err != nil {
-			return o, &OptionsError{fmt.Sprintf("--artifacts: bad glob %q: %v", g, err)}
+			return o, &OptionsError{Option: OptionArtifacts, Value: g, Reason: "bad glob", Err: err}
 		}
 	}
 	switch o.Logs {
@@ -153,7 +138,7 @@ func (o Options) withDefaults() (Options, error) {
 		o.Logs = LogsAll
 	case LogsAll, LogsFailed, LogsNone:
 	default:
-		return o, &OptionsError{fmt.Sprintf("--logs: %q is not one of all, failed, none", o.Logs)}
+		return o, &OptionsError{Option: OptionLogs, Value: string(o.Logs), Reason: "want all, failed or none"}
 	}
 	if o.MaxArtifactSize <= 0 {
 		o.MaxArtifactSize = DefaultMaxArtifactSize
@@ -181,7 +166,7 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Folder != "" {
 		if err := archive.CheckKey(o.Folder); err != nil {
-			return o, &OptionsError{"fetcher: folder: " + err.Error()}
+			return o, &OptionsError{Option: OptionFolder, Value: o.Folder, Reason: "not a clean archive key", Err: err}
 		}
 	}
 	return o, nil

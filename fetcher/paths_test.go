@@ -3,6 +3,7 @@ package fetcher
 import (
 	"context"
 	"encoding/json"
+	"github.com/boltfetch/boltfetch/artifacts"
 	"io"
 	"os"
 	"path/filepath"
@@ -146,7 +147,7 @@ func TestFetchUnselectedUnsafePath(t *testing.T) {
 			st, _ := newStore(t)
 			opts := fastOpts(newClient(t), st)
 			opts.Artifacts = tt.globs
-			opts.Analyzer = func(context.Context, io.Reader, io.Reader) (Analysis, error) { return nil, nil }
+			opts.Analyzer = func(context.Context, io.Reader, io.Reader) (*artifacts.Analysis, error) { return nil, nil }
 			rep := fetch(t, payloadOf(t, srv, 1), opts)
 			var got []string
 			for _, e := range rep.Errors {

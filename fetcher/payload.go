@@ -1,15 +1,17 @@
 package fetcher
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/boltfetch/boltfetch/internal/flexid"
 )
 
 // DefaultMaxPayloadSize caps a payload: Paradime's are a few KB, so 16 MiB
@@ -55,6 +57,10 @@ type Command struct {
 	Start, End string
 	APIQuery   string
 	Resources  []Resource
+	// Bad says why the payload's entry for this command cannot be used
+	// (with its JSON path), "" when it can. Nothing is fetched for a bad
+	// command: it is reported with a bad_payload error.
+	Bad string
 }
 
 // Resource is one artifact of a command, as the payload lists it.
@@ -75,21 +81,6 @@ func (c Command) Failed() bool {
 	return s != "succeeded" && s != "success" && s != "passed"
 }
 
-// PayloadError reports a payload that cannot be used at all.
-type PayloadError struct {
-	Reason string
-	Err    error
-}
-
-func (e *PayloadError) Error() string {
-	if e.Err != nil {
-		return "payload: " + e.Reason + ": " + e.Err.Error()
-	}
-	return "payload: " + e.Reason
-}
-
-func (e *PayloadError) Unwrap() error { return e.Err }
-
 // DecodePayload reads one webhook payload, refusing more than limit bytes
 // (DefaultMaxPayloadSize when limit <= 0). It fails only when the input is not
 // one JSON object or lacks what a completed payload cannot do without (the
@@ -108,24 +99,49 @@ func DecodePayload(r io.Reader, limit int64) (*Payload, error) {
 	return ParsePayload(raw)
 }
 
+// Event names a payload may carry.
+const (
+	EventStarted   = "bolt.run.started"
+	EventCompleted = "bolt.run.completed"
+)
+
 // ParsePayload decodes one webhook payload held in memory. See DecodePayload.
+//
+// The payload must be one JSON object with no duplicate key at any depth
+// (two parsers could read such a document differently, and payload.json is
+// archived as received). Unknown keys are ignored and a missing optional key
+// is zero, but the keys boltfetch acts on must have their type:
+//   - event, when present, is bolt.run.started or bolt.run.completed
+//     (Paradime's own examples carry none);
+//   - api_url is a string;
+//   - commands, when present, is an array of objects; a payload without
+//     commands has nothing to fetch (a started run);
+//   - in a command, id is an integer (a number or a string holding one),
+//     command, status, start_dttm, end_dttm and api_query are strings or
+//     null, return_code an integer or null, json_resources an array (or null)
+//     of objects whose id is an integer and path and resource_query strings.
+//
+// A command entry that breaks these rules is kept as a bad command: it is
+// reported with a bad_payload error of stage payload, and nothing is fetched
+// for it. When no command entry is usable, the payload as a whole is bad
+// input. Every error names the JSON path of what is wrong, for example
+// "commands[2].json_resources: an object, want an array".
 func ParsePayload(raw []byte) (*Payload, error) {
-	var top map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(&top); err != nil {
-		return nil, &PayloadError{Reason: "not a JSON object", Err: err}
+	if enc := encodingOf(raw); enc != "" {
+		return nil, &PayloadError{Reason: "not one JSON object: the payload is " + enc + ", want UTF-8 JSON without a byte order mark"}
+	}
+	var top map[string]jsontext.Value
+	if err := json.Unmarshal(raw, &top); err != nil {
+		if errors.Is(err, jsontext.ErrDuplicateName) {
+			return nil, &PayloadError{Reason: "a key appears twice in one object (refused: parsers disagree on which one counts)", Err: err}
+		}
+		return nil, &PayloadError{Reason: "not one JSON object", Err: err}
 	}
 	if top == nil {
 		return nil, &PayloadError{Reason: "not a JSON object (null)"}
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, &PayloadError{Reason: "trailing data after the JSON object"}
-	}
 	p := &Payload{
 		Raw:          raw,
-		Event:        firstString(top, "event", "event_type", "type"),
-		APIURL:       str(top["api_url"]),
 		RunID:        str(top["id"]),
 		UUID:         str(top["uuid"]),
 		Status:       str(top["status"]),
@@ -135,102 +151,204 @@ func ParsePayload(raw []byte) (*Payload, error) {
 		End:          str(top["end_dttm"]),
 		ErrorString:  str(top["error_string"]),
 	}
+	if ev, ok := top["event"]; ok {
+		if ev.Kind() != '"' {
+			return nil, &PayloadError{Path: "event", Reason: describe(ev) + ", want a string"}
+		}
+		p.Event = str(ev)
+		if p.Event != EventStarted && p.Event != EventCompleted {
+			return nil, &PayloadError{Path: "event", Reason: fmt.Sprintf("%q is neither %s nor %s", truncate(p.Event, 80), EventStarted, EventCompleted)}
+		}
+	}
+	if v, ok := top["api_url"]; ok && v.Kind() != '"' && v.Kind() != 'n' {
+		return nil, &PayloadError{Path: "api_url", Reason: describe(v) + ", want a string"}
+	}
+	p.APIURL = str(top["api_url"])
 	if p.ScheduleName == "" {
-		var sched map[string]json.RawMessage
-		if json.Unmarshal(top["schedule"], &sched) == nil {
+		var sched map[string]jsontext.Value
+		if isKind(top["schedule"], '{') && json.Unmarshal(top["schedule"], &sched) == nil {
 			p.ScheduleName = str(sched["name"])
 		}
 	}
-	var ws map[string]json.RawMessage
-	if json.Unmarshal(top["workspace"], &ws) == nil {
+	var ws map[string]jsontext.Value
+	if isKind(top["workspace"], '{') && json.Unmarshal(top["workspace"], &ws) == nil {
 		p.Workspace = Workspace{Name: str(ws["name"]), UID: str(ws["uid"])}
 	}
-	var cmds []json.RawMessage
 	cmdsRaw, hasCommands := top["commands"]
-	if hasCommands && json.Unmarshal(cmdsRaw, &cmds) != nil {
-		cmds = nil // "commands": null or of a wrong type: treat as absent
-	}
-	p.Started = cmds == nil || strings.Contains(strings.ToLower(p.Event), "started")
-	if p.Started {
+	if !hasCommands {
+		// A started payload has no commands; a completed one without them
+		// has nothing to fetch either.
+		p.Started = p.Event != EventCompleted
 		return p, nil
 	}
-	for _, c := range cmds {
-		var m map[string]json.RawMessage
-		if json.Unmarshal(c, &m) != nil || m == nil {
-			continue
-		}
-		cmd := Command{
-			RawID:    str(m["id"]),
-			Command:  str(m["command"]),
-			Status:   str(m["status"]),
-			Start:    str(m["start_dttm"]),
-			End:      str(m["end_dttm"]),
-			APIQuery: str(m["api_query"]),
-		}
-		cmd.ID, _ = intOf(m["id"])
-		if rc, ok := intOf(m["return_code"]); ok && rc >= math.MinInt32 && rc <= math.MaxInt32 {
-			v := int(rc)
-			cmd.ReturnCode = &v
-		}
-		var res []json.RawMessage
-		_ = json.Unmarshal(m["json_resources"], &res)
-		for _, rr := range res {
-			var rm map[string]json.RawMessage
-			if json.Unmarshal(rr, &rm) != nil || rm == nil {
-				continue
+	if cmdsRaw.Kind() != '[' {
+		return nil, &PayloadError{Path: "commands", Reason: describe(cmdsRaw) + ", want an array"}
+	}
+	var cmds []jsontext.Value
+	if err := json.Unmarshal(cmdsRaw, &cmds); err != nil {
+		return nil, &PayloadError{Path: "commands", Reason: "unreadable", Err: err}
+	}
+	if p.Event == EventStarted {
+		p.Started = true
+		return p, nil
+	}
+	var firstBad *PayloadError
+	usable := 0
+	for i, c := range cmds {
+		cmd, perr := parseCommand(fmt.Sprintf("commands[%d]", i), c)
+		if perr != nil {
+			if firstBad == nil {
+				firstBad = perr
 			}
-			r := Resource{RawID: str(rm["id"]), Path: str(rm["path"]), ResourceQuery: str(rm["resource_query"])}
-			r.ID, _ = intOf(rm["id"])
-			cmd.Resources = append(cmd.Resources, r)
+			cmd.Bad = perr.Path + ": " + perr.Reason
+		} else {
+			usable++
 		}
 		p.Commands = append(p.Commands, cmd)
 	}
+	if usable == 0 && firstBad != nil {
+		return nil, firstBad
+	}
 	if len(p.Commands) > 0 && p.APIURL == "" {
-		return nil, &PayloadError{Reason: "completed payload without an api_url: nowhere to ask for logs and artifacts"}
+		return nil, &PayloadError{Path: "api_url", Reason: "missing from a completed payload: nowhere to ask for logs and artifacts"}
 	}
 	return p, nil
 }
 
-// str returns a JSON string or number as text, and "" for anything else.
-func str(raw json.RawMessage) string {
-	if len(raw) == 0 {
-		return ""
-	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s
-	}
-	var n json.Number
-	if json.Unmarshal(raw, &n) == nil {
-		return n.String()
+// encodingOf names an encoding that JSON parsers would report as an
+// invalid character at byte 0: gzip, UTF-16 or UTF-32, or a UTF-8 byte
+// order mark. "" for anything else.
+func encodingOf(b []byte) string {
+	switch {
+	case len(b) >= 2 && b[0] == 0x1f && b[1] == 0x8b:
+		return "gzip-compressed"
+	case len(b) >= 3 && b[0] == 0xef && b[1] == 0xbb && b[2] == 0xbf:
+		return "UTF-8 with a byte order mark"
+	case len(b) >= 4 && (b[0] == 0xff && b[1] == 0xfe && b[2] == 0 && b[3] == 0 || b[0] == 0 && b[1] == 0 && b[2] == 0xfe && b[3] == 0xff):
+		return "UTF-32"
+	case len(b) >= 2 && (b[0] == 0xff && b[1] == 0xfe || b[0] == 0xfe && b[1] == 0xff):
+		return "UTF-16 (with a byte order mark)"
+	case len(b) >= 2 && (b[0] == 0 && b[1] != 0 || b[0] != 0 && b[1] == 0):
+		return "UTF-16"
 	}
 	return ""
 }
 
-func firstString(m map[string]json.RawMessage, keys ...string) string {
-	for _, k := range keys {
-		if s := str(m[k]); s != "" {
-			return s
+// parseCommand reads one entry of commands, at JSON path at. A malformed
+// entry gives what could be read and the first problem.
+func parseCommand(at string, v jsontext.Value) (Command, *PayloadError) {
+	var cmd Command
+	if v.Kind() != '{' {
+		return cmd, &PayloadError{Path: at, Reason: describe(v) + ", want an object"}
+	}
+	var m map[string]jsontext.Value
+	if err := json.Unmarshal(v, &m); err != nil {
+		return cmd, &PayloadError{Path: at, Reason: "unreadable", Err: err}
+	}
+	var bad *PayloadError
+	note := func(e *PayloadError) {
+		if bad == nil {
+			bad = e
 		}
 	}
+	cmd.RawID = str(m["id"])
+	if id, ok := m["id"]; ok {
+		if id.Kind() != '"' && id.Kind() != '0' {
+			note(&PayloadError{Path: at + ".id", Reason: describe(id) + ", want an integer"})
+		}
+	}
+	cmd.ID, _ = flexid.Int(m["id"])
+	cmd.Command = strictStr(m, "command", at, note)
+	cmd.Status = strictStr(m, "status", at, note)
+	cmd.Start = strictStr(m, "start_dttm", at, note)
+	cmd.End = strictStr(m, "end_dttm", at, note)
+	cmd.APIQuery = strictStr(m, "api_query", at, note)
+	if rcv, ok := m["return_code"]; ok && rcv.Kind() != 'n' {
+		rc, ok := flexid.Int(rcv)
+		if !ok || rc < math.MinInt32 || rc > math.MaxInt32 {
+			note(&PayloadError{Path: at + ".return_code", Reason: describe(rcv) + ", want an integer"})
+		} else {
+			v := int(rc)
+			cmd.ReturnCode = &v
+		}
+	}
+	if rv, ok := m["json_resources"]; ok && rv.Kind() != 'n' {
+		var res []jsontext.Value
+		if rv.Kind() != '[' || json.Unmarshal(rv, &res) != nil {
+			note(&PayloadError{Path: at + ".json_resources", Reason: describe(rv) + ", want an array"})
+		}
+		for j, rr := range res {
+			rat := fmt.Sprintf("%s.json_resources[%d]", at, j)
+			var rm map[string]jsontext.Value
+			if rr.Kind() != '{' || json.Unmarshal(rr, &rm) != nil {
+				note(&PayloadError{Path: rat, Reason: describe(rr) + ", want an object"})
+				continue
+			}
+			r := Resource{RawID: str(rm["id"])}
+			if id, ok := rm["id"]; ok && id.Kind() != '"' && id.Kind() != '0' {
+				note(&PayloadError{Path: rat + ".id", Reason: describe(id) + ", want an integer"})
+			}
+			r.ID, _ = flexid.Int(rm["id"])
+			r.Path = strictStr(rm, "path", rat, note)
+			r.ResourceQuery = strictStr(rm, "resource_query", rat, note)
+			cmd.Resources = append(cmd.Resources, r)
+		}
+	}
+	return cmd, bad
+}
+
+// strictStr reads m[key] as a string: "" when absent or null, a problem
+// noted for any other type.
+func strictStr(m map[string]jsontext.Value, key, at string, note func(*PayloadError)) string {
+	v, ok := m[key]
+	if !ok {
+		return ""
+	}
+	switch v.Kind() {
+	case '"':
+		return str(v)
+	case 'n':
+		return ""
+	}
+	note(&PayloadError{Path: at + "." + key, Reason: describe(v) + ", want a string"})
 	return ""
 }
 
-// intOf reads an integer given as a JSON number (193439, 193439.0) or string
-// ("193439").
-func intOf(raw json.RawMessage) (int64, bool) {
-	s := strings.TrimSpace(str(raw))
-	if s == "" {
-		return 0, false
+func isKind(v jsontext.Value, k jsontext.Kind) bool { return len(v) > 0 && v.Kind() == k }
+
+// describe names the type of a JSON value, for errors.
+func describe(v jsontext.Value) string {
+	if len(v) == 0 {
+		return "missing"
 	}
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return n, true
+	switch v.Kind() {
+	case 'n':
+		return "null"
+	case 't', 'f':
+		return "a boolean"
+	case '"':
+		return "a string"
+	case '0':
+		return "a number"
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
 	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
-		return 0, false
+	return "not JSON"
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	return int64(f), true
+	return s[:n] + "..."
+}
+
+// str returns a JSON string or number as text, and "" for anything else.
+func str(raw jsontext.Value) string {
+	s, _ := flexid.Text(raw)
+	return s
 }
 
 // paradimeTime is the layout of Bolt's timestamps, which carry no zone.

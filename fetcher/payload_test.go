@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"github.com/go-json-experiment/json/jsontext"
 	"os"
 	"strings"
 	"testing"
@@ -16,7 +17,7 @@ func intp(n int) *int { return &n }
 
 func TestParsePayloadSeed(t *testing.T) {
 	t.Parallel()
-	raw, err := os.ReadFile("testdata/completed.json")
+	raw, err := os.ReadFile("../testdata/paradime/completed.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +58,7 @@ func TestParsePayloadSeed(t *testing.T) {
 
 func TestParsePayloadStarted(t *testing.T) {
 	t.Parallel()
-	raw, err := os.ReadFile("testdata/started.json")
+	raw, err := os.ReadFile("../testdata/paradime/started.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,11 +80,12 @@ func TestParsePayloadLenient(t *testing.T) {
 			&Payload{APIURL: "https://a.paradime.io/x", RunID: "7", Commands: []Command{{ID: 12, RawID: "12", ReturnCode: intp(0), Resources: []Resource{{ID: 99, RawID: "99", Path: "p"}}}}}, false},
 		{"ids as floats", `{"api_url":"u","commands":[{"id":12.0}]}`,
 			&Payload{APIURL: "u", Commands: []Command{{ID: 12, RawID: "12.0"}}}, false},
-		{"unknown fields and wrong types ignored", `{"api_url":"u","extra":{"a":[1]},"workspace":"oops","schedule":{"name":"from-schedule"},"commands":[{"id":1,"json_resources":"nope","status":5}, 7, null]}`,
-			&Payload{APIURL: "u", ScheduleName: "from-schedule", Commands: []Command{{ID: 1, RawID: "1", Status: "5"}}}, false},
+		{"unknown fields and wrong types of unused fields ignored", `{"api_url":"u","extra":{"a":[1]},"workspace":"oops","schedule":{"name":"from-schedule"},"commands":[{"id":1,"json_resources":null,"status":null,"more":{}}]}`,
+			&Payload{APIURL: "u", ScheduleName: "from-schedule", Commands: []Command{{ID: 1, RawID: "1"}}}, false},
 		{"non-integer id kept raw", `{"api_url":"u","commands":[{"id":"abc"},{"id":1e300}]}`,
 			&Payload{APIURL: "u", Commands: []Command{{RawID: "abc"}, {RawID: "1e300"}}}, false},
-		{"null commands is started", `{"id":1,"commands":null}`, &Payload{RunID: "1", Started: true}, false},
+		{"no commands is started", `{"id":1}`, &Payload{RunID: "1", Started: true}, false},
+		{"completed without commands has nothing to fetch", `{"event":"bolt.run.completed"}`, &Payload{Event: EventCompleted}, false},
 		{"event says started", `{"event":"bolt.run.started","commands":[]}`, &Payload{Event: "bolt.run.started", Started: true}, false},
 		{"empty commands is completed", `{"commands":[]}`, &Payload{}, false},
 		{"no api_url", `{"commands":[{"id":1}]}`, nil, true},
@@ -167,17 +169,41 @@ func TestSelected(t *testing.T) {
 
 // FuzzParsePayload: no panic on any input, and what is accepted is coherent.
 func FuzzParsePayload(f *testing.F) {
-	for _, name := range []string{"testdata/completed.json", "testdata/started.json"} {
+	for _, name := range []string{"../testdata/paradime/completed.json", "../testdata/paradime/started.json"} {
 		if b, err := os.ReadFile(name); err == nil {
 			f.Add(b)
 		}
 	}
 	f.Add([]byte(`{"api_url":"u","commands":[{"id":"1","json_resources":[{"id":2,"path":"../x"}]}]}`))
 	f.Add([]byte(`{"commands":[null,1,"x",{"id":1e400}]}`))
+	f.Add([]byte(`{"event":"bolt.run.completed","api_url":"u","commands":[{"id":1},{"id":2,"json_resources":{}}]}`))
+	f.Add([]byte(`{"api_url":"u","commands":[{"id":1,"id":1}]}`))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		p, err := ParsePayload(raw)
 		if err != nil {
+			var pe *PayloadError
+			if !errors.As(err, &pe) || !errors.Is(err, ErrBadInput) {
+				t.Fatalf("error %v is not a *PayloadError matching ErrBadInput", err)
+			}
 			return
+		}
+		// Accepted: one JSON value with no duplicate key anywhere.
+		if v := jsontext.Value(raw).Clone(); v.Canonicalize() != nil {
+			t.Fatal("accepted a payload jsontext refuses")
+		}
+		if p.Event != "" && p.Event != EventStarted && p.Event != EventCompleted {
+			t.Fatalf("accepted event %q", p.Event)
+		}
+		usable := 0
+		for _, c := range p.Commands {
+			if c.Bad == "" {
+				usable++
+			} else if !strings.HasPrefix(c.Bad, "commands[") {
+				t.Fatalf("bad command without its JSON path: %q", c.Bad)
+			}
+		}
+		if len(p.Commands) > 0 && usable == 0 {
+			t.Fatal("a payload with no usable command accepted")
 		}
 		if p.Started && len(p.Commands) != 0 {
 			t.Fatal("started payload with commands")
@@ -201,6 +227,88 @@ func TestIDJSON(t *testing.T) {
 		var back ID
 		if err := json.Unmarshal(b, &back); err != nil || back != id {
 			t.Errorf("Unmarshal(%s) = %q, %v", b, back, err)
+		}
+	}
+}
+
+// The class of malformed payloads: a key boltfetch acts on with the wrong
+// type, an unknown event, a duplicate key anywhere. When no command is
+// usable the payload is bad input naming the JSON path; one bad command
+// among good ones is kept as a bad command (reported as its item error).
+func TestParsePayloadMalformed(t *testing.T) {
+	t.Parallel()
+	const good = `{"id":1,"api_query":"q","json_resources":[{"id":2,"path":"target/manifest.json","resource_query":"r"}]}`
+	bad := []struct {
+		name, in, path string
+	}{
+		{"commands null", `{"api_url":"u","commands":null}`, "commands"},
+		{"commands an object", `{"api_url":"u","commands":{"id":1}}`, "commands"},
+		{"commands a string", `{"api_url":"u","commands":"dbt run"}`, "commands"},
+		{"commands holding a string", `{"api_url":"u","commands":["dbt run"]}`, "commands[0]"},
+		{"commands holding null", `{"api_url":"u","commands":[null]}`, "commands[0]"},
+		{"json_resources an object", `{"api_url":"u","commands":[{"id":1,"json_resources":{"id":2}}]}`, "commands[0].json_resources"},
+		{"a resource that is a string", `{"api_url":"u","commands":[{"id":1,"json_resources":["target/manifest.json"]}]}`, "commands[0].json_resources[0]"},
+		{"a resource path that is a number", `{"api_url":"u","commands":[{"id":1,"json_resources":[{"id":2,"path":7}]}]}`, "commands[0].json_resources[0].path"},
+		{"a resource id that is an object", `{"api_url":"u","commands":[{"id":1,"json_resources":[{"id":{},"path":"p"}]}]}`, "commands[0].json_resources[0].id"},
+		{"an api_query that is a number", `{"api_url":"u","commands":[{"id":1,"api_query":5}]}`, "commands[0].api_query"},
+		{"a command id that is an array", `{"api_url":"u","commands":[{"id":[1]}]}`, "commands[0].id"},
+		{"a return code that is text", `{"api_url":"u","commands":[{"id":1,"return_code":"zero"}]}`, "commands[0].return_code"},
+		{"unknown event", `{"event":"bolt.run.deleted","api_url":"u","commands":[]}`, "event"},
+		{"event of another type", `{"event":1,"api_url":"u","commands":[]}`, "event"},
+		{"api_url of another type", `{"api_url":["u"],"commands":[` + good + `]}`, "api_url"},
+		{"duplicate top-level key", `{"api_url":"u","api_url":"v","commands":[]}`, ""},
+		{"duplicate nested key", `{"api_url":"u","commands":[{"id":1,"id":2}]}`, ""},
+		{"duplicate key in an ignored object", `{"api_url":"u","extra":{"a":1,"a":2},"commands":[]}`, ""},
+	}
+	for _, tt := range bad {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := ParsePayload([]byte(tt.in))
+			var pe *PayloadError
+			if !errors.As(err, &pe) || !errors.Is(err, ErrBadInput) {
+				t.Fatalf("err = %v, want a *PayloadError matching ErrBadInput", err)
+			}
+			if pe.Path != tt.path {
+				t.Errorf("path = %q, want %q (%v)", pe.Path, tt.path, err)
+			}
+			if tt.path != "" && !strings.Contains(err.Error(), tt.path+": ") {
+				t.Errorf("error %q does not name %s", err, tt.path)
+			}
+		})
+	}
+
+	// Encodings JSON parsers would call "invalid character" at byte 0 are
+	// named.
+	for enc, in := range map[string][]byte{
+		"gzip":                {0x1f, 0x8b, 8, 0},
+		"byte order mark":     append([]byte{0xef, 0xbb, 0xbf}, `{"commands":[]}`...),
+		"UTF-16 (with a byte": {0xff, 0xfe, '{', 0, '}', 0},
+		"UTF-16":              {'{', 0, '}', 0},
+		"UTF-32":              {0, 0, 0xfe, 0xff},
+	} {
+		_, err := ParsePayload(in)
+		if !errors.Is(err, ErrBadInput) || !strings.Contains(err.Error(), enc) {
+			t.Errorf("%s: err = %v, want it named", enc, err)
+		}
+	}
+
+	// One bad entry among good ones: kept, marked bad, in its place.
+	for _, entry := range []string{`"dbt run"`, `null`, `{"id":3,"json_resources":{}}`, `{"id":3,"json_resources":[{"id":4,"path":7}]}`} {
+		in := `{"api_url":"u","commands":[` + good + `,` + entry + `]}`
+		p, err := ParsePayload([]byte(in))
+		if err != nil {
+			t.Fatalf("%s: %v", entry, err)
+		}
+		if len(p.Commands) != 2 || p.Commands[0].Bad != "" || !strings.HasPrefix(p.Commands[1].Bad, "commands[1]") {
+			t.Errorf("%s: commands = %+v, want the second marked bad at commands[1]", entry, p.Commands)
+		}
+	}
+
+	// No event is accepted (Paradime's examples have none), as are both
+	// known events.
+	for _, in := range []string{`{"api_url":"u","commands":[` + good + `]}`, `{"event":"bolt.run.completed","api_url":"u","commands":[` + good + `]}`, `{"event":"bolt.run.started"}`} {
+		if _, err := ParsePayload([]byte(in)); err != nil {
+			t.Errorf("%s: %v", in, err)
 		}
 	}
 }

@@ -1,21 +1,12 @@
 package fetcher
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/url"
 	"path"
 	"strings"
 )
-
-// WriteJSON writes the report as indented JSON.
-func (rep *Report) WriteJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(rep)
-}
 
 // WriteText writes a terminal summary: the run, each command with what was
 // archived and its analysis, then every error.

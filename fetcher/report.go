@@ -1,20 +1,31 @@
 package fetcher
 
 import (
-	"context"
-	"encoding/json"
-	"errors"
-	"io/fs"
+	"fmt"
+	"io"
 	"strconv"
 
-	"github.com/boltfetch/boltfetch/archive"
-	"github.com/boltfetch/boltfetch/client"
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/boltfetch/boltfetch/artifacts"
+	"github.com/boltfetch/boltfetch/internal/flexid"
 )
+
+// ReportVersion is the version of the report's JSON contract, written as
+// report_version. Version 2 (the first to carry the key) embeds the slimmer
+// analysis, lists in each command everything the archive holds for it (the
+// merged command.json), and decodes back with DecodeReport. From version 2
+// on, keys are only added: none is removed or changes meaning without a new
+// version.
+const ReportVersion = 2
 
 // Report is the outcome of one Fetch: what was archived where, what failed,
 // and the analysis of each command's dbt artifacts. Its JSON form is the
 // contract of `boltfetch fetch --format json` and of report.json.
 type Report struct {
+	// ReportVersion is ReportVersion when written by this package.
+	ReportVersion int `json:"report_version"`
 	// Event is "bolt.run.completed" or "bolt.run.started".
 	Event string `json:"event"`
 	// NothingToFetch is true for a started payload, or a completed one
@@ -63,8 +74,10 @@ type CommandReport struct {
 	End        string           `json:"end,omitempty"`
 	Logs       *Logs            `json:"logs"`
 	Artifacts  []ArtifactReport `json:"artifacts"`
-	Analysis   Analysis         `json:"analysis"`
-	Errors     []ItemError      `json:"errors"`
+	// Analysis is the analysis of the command's manifest and run_results,
+	// nil without both.
+	Analysis *artifacts.Analysis `json:"analysis"`
+	Errors   []ItemError         `json:"errors"`
 }
 
 // Logs are a command's archived stdout and stderr.
@@ -103,21 +116,6 @@ type ArtifactReport struct {
 	Error *string `json:"error"`
 }
 
-// ItemError is one failure, located.
-type ItemError struct {
-	CommandID  ID     `json:"command_id,omitempty"`
-	ResourceID ID     `json:"resource_id,omitempty"`
-	Path       string `json:"path,omitempty"`
-	// Stage is where it failed: api_query, command_logs, resource_query,
-	// download, archive, analysis, payload.
-	Stage string `json:"stage"`
-	// Kind is a stable word to branch on: auth, rate_limited, not_found,
-	// graphql, transport, status, body_too_large, query_refused,
-	// path_refused, expired, truncated, too_large, canceled, ...
-	Kind    string `json:"kind"`
-	Message string `json:"message"`
-}
-
 // Summary counts the outcome.
 type Summary struct {
 	// Complete is true when everything selected was fetched: exit code 0.
@@ -146,81 +144,58 @@ type Summary struct {
 // string otherwise, and reads either.
 type ID string
 
-// MarshalJSON implements json.Marshaler.
-func (id ID) MarshalJSON() ([]byte, error) {
+// MarshalJSONTo implements json.MarshalerTo.
+func (id ID) MarshalJSONTo(enc *jsontext.Encoder) error {
 	if n, err := strconv.ParseInt(string(id), 10, 64); err == nil && strconv.FormatInt(n, 10) == string(id) {
-		return []byte(id), nil
+		return enc.WriteToken(jsontext.Int(n))
 	}
-	return json.Marshal(string(id))
+	return enc.WriteToken(jsontext.String(string(id)))
 }
 
-// UnmarshalJSON implements json.Unmarshaler.
-func (id *ID) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err == nil {
-		*id = ID(s)
-		return nil
-	}
-	var n json.Number
-	if err := json.Unmarshal(b, &n); err != nil {
+// UnmarshalJSONFrom implements json.UnmarshalerFrom: a JSON string is taken
+// as is, a number by its literal text.
+func (id *ID) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	v, err := dec.ReadValue()
+	if err != nil {
 		return err
 	}
-	*id = ID(n.String())
+	t, ok := flexid.Text(v)
+	if !ok {
+		return fmt.Errorf("id: %s, want a number or a string", describe(v))
+	}
+	*id = ID(t)
 	return nil
 }
 
-// Kinds that are not download kinds.
-const (
-	KindPathRefused  = "path_refused"
-	KindQueryRefused = "query_refused"
-	KindBadPayload   = "bad_payload"
-)
+// MarshalJSON implements the encoding/json Marshaler.
+func (id ID) MarshalJSON() ([]byte, error) { return json.Marshal(id) }
 
-// kindOf gives an error its report kind.
-func kindOf(err error) string {
-	var (
-		de   *DownloadError
-		pe   *archive.PathError
-		ae   *client.AuthError
-		rle  *client.RateLimitError
-		nfe  *client.NotFoundError
-		ge   *client.GraphQLError
-		te   *client.TransportError
-		se   *client.StatusError
-		btle *client.BodyTooLargeError
-		qre  *client.QueryRefusedError
-		dce  *client.DecodeError
-		hna  *client.HostNotAllowedError
-	)
-	switch {
-	case errors.As(err, &de):
-		return de.Kind
-	case errors.As(err, &pe):
-		return KindPathRefused
-	case errors.As(err, &qre):
-		return KindQueryRefused
-	case errors.As(err, &hna):
-		return "host_not_allowed"
-	case errors.As(err, &ae):
-		return "auth"
-	case errors.As(err, &rle):
-		return "rate_limited"
-	case errors.As(err, &nfe):
-		return "not_found"
-	case errors.As(err, &ge):
-		return "graphql"
-	case errors.As(err, &btle):
-		return "body_too_large"
-	case errors.As(err, &se):
-		return "status"
-	case errors.As(err, &dce):
-		return "decode"
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return KindCanceled
-	case errors.As(err, &te):
-		return KindTransport
-	case errors.Is(err, fs.ErrPermission), errors.Is(err, fs.ErrExist):
-		return KindArchive
+// UnmarshalJSON implements the encoding/json Unmarshaler.
+func (id *ID) UnmarshalJSON(b []byte) error { return json.Unmarshal(b, id) }
+
+// jsonOptions are the report's encoding: indented, map keys sorted (so that
+// equal reports are equal bytes), nothing escaped that JSON does not need.
+var jsonOptions = json.JoinOptions(jsontext.WithIndent("  "), json.Deterministic(true))
+
+// WriteJSON writes the report as indented JSON, streaming: nothing is
+// buffered beyond the encoder's own small window.
+func (rep *Report) WriteJSON(w io.Writer) error {
+	enc := jsontext.NewEncoder(w, jsonOptions)
+	return json.MarshalEncode(enc, rep, jsonOptions)
+}
+
+// DecodeReport reads a report as WriteJSON writes it (report.json), so that
+// later stages (lineage, backfill, serve's status) read archived reports
+// typed. A report of a newer version than this package knows is refused;
+// one without report_version (written before version 2) is read as far as
+// its keys match.
+func DecodeReport(r io.Reader) (*Report, error) {
+	var rep Report
+	if err := json.UnmarshalRead(r, &rep); err != nil {
+		return nil, fmt.Errorf("report: %w", err)
 	}
-	return "error"
+	if rep.ReportVersion > ReportVersion {
+		return nil, fmt.Errorf("report: report_version %d is newer than this boltfetch reads (%d)", rep.ReportVersion, ReportVersion)
+	}
+	return &rep, nil
 }

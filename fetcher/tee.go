@@ -18,7 +18,7 @@ const (
 	// teeLimit is the most bytes a stream holds for its analysis; past it
 	// the download waits for the analysis (backpressure), so memory does
 	// not grow with the artifact.
-	teeLimit = 4 << 20
+	teeLimit = 1 << 20
 	// teeStall is the longest a download waits for its analysis before the
 	// stream is abandoned: the safety valve that keeps a stuck analysis
 	// from ever holding a download.
@@ -110,6 +110,10 @@ func (t *streamTee) Write(p []byte) (int, error) {
 	t.cond.Broadcast()
 	return len(p), nil
 }
+
+// ReadsFromMemory implements artifacts.MemoryReader: Read only copies
+// queued bytes, so the analysis reads the stream without a read-ahead.
+func (t *streamTee) ReadsFromMemory() bool { return true }
 
 // Read gives the analysis the queued bytes, io.EOF after a clean end, or
 // errAbandoned.

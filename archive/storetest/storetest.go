@@ -11,7 +11,9 @@ import (
 	"io"
 	"io/fs"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/boltfetch/boltfetch/archive"
 )
@@ -137,6 +139,54 @@ func Run(t *testing.T, newStore func(t *testing.T) archive.Store) {
 		if _, err := s.Create(cctx, "z"); err == nil {
 			t.Fatal("Create with a cancelled context succeeded")
 		}
+	})
+
+	t.Run("locker, when implemented", func(t *testing.T) {
+		s := newStore(t)
+		l, ok := s.(archive.Locker)
+		if !ok {
+			t.Skip("the store is not an archive.Locker: fetcher serialises its writers in-process")
+		}
+		// One holder at a time, and a waiting Lock ends with its context.
+		var inside, most atomic.Int32
+		var wg sync.WaitGroup
+		for range 6 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				unlock, err := l.Lock(ctx, "run/1")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if n := inside.Add(1); n > most.Load() {
+					most.Store(n)
+				}
+				time.Sleep(time.Millisecond)
+				inside.Add(-1)
+				unlock()
+			}()
+		}
+		wg.Wait()
+		if most.Load() != 1 {
+			t.Fatalf("%d holders of one folder's lock at once", most.Load())
+		}
+		unlock, err := l.Lock(ctx, "run/1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		defer cancel()
+		if _, err := l.Lock(short, "run/1"); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Lock of a held folder = %v, want context.DeadlineExceeded", err)
+		}
+		// Writes under the lock work, and the lock does not show as a key
+		// a writer could replace.
+		if _, err := archive.WriteFile(ctx, s, "run/1/command.json", []byte("{}")); err != nil {
+			t.Fatal(err)
+		}
+		unlock()
+		unlock()
 	})
 
 	t.Run("location", func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -186,7 +187,7 @@ func runBackfill(ctx context.Context, opts *backfillOptions) error {
 	ccfg.HTTPClient = &http.Client{Transport: limit.Transport(http.DefaultTransport.(*http.Transport).Clone())}
 	api, err := client.New(ccfg)
 	if err != nil {
-		return withCode(exitBadInput, endpointErr(err))
+		return withCode(exitBadInput, word(err))
 	}
 	fopts := followOptions(&opts.fetch, cfg)
 	dl := fetcher.NewDownloadClient()
@@ -194,6 +195,7 @@ func runBackfill(ctx context.Context, opts *backfillOptions) error {
 	fopts.Client, fopts.Archive, fopts.Logger, fopts.HTTPClient = api, store, fetchLogger, dl
 	// The same function fetch uses, on the pulled payload.
 	// --timeout bounds each run's follow-up, not the whole backfill.
+	var dbtFailures atomic.Int64
 	follow := func(ctx context.Context, runID int64, payload []byte) (bool, error) {
 		if opts.fetch.Timeout > 0 {
 			var cancel context.CancelFunc
@@ -202,7 +204,10 @@ func runBackfill(ctx context.Context, opts *backfillOptions) error {
 		}
 		rep, err := fetcher.Fetch(ctx, bytes.NewReader(payload), fopts)
 		if err != nil {
-			return false, err
+			return false, word(err)
+		}
+		if dbtFailed(rep) {
+			dbtFailures.Add(1)
 		}
 		return rep.Summary.Complete, nil
 	}
@@ -244,7 +249,7 @@ func runBackfill(ctx context.Context, opts *backfillOptions) error {
 		if errors.Is(err, pull.ErrBadOptions) || errors.As(err, &auth) {
 			code = exitBadInput
 		}
-		return withCode(code, fmt.Errorf("backfill: %w", err))
+		return withCode(code, fmt.Errorf("backfill: %w", word(err)))
 	}
 	if werr := writeBackfillSummary(io.Out, opts.fetch.Format, sum, opts, since, until, took); werr != nil {
 		return withCode(exitPartial, werr)
@@ -254,6 +259,8 @@ func runBackfill(ctx context.Context, opts *backfillOptions) error {
 		return withCode(exitPartial, fmt.Errorf("backfill interrupted: %w (the summary says what was done)", err))
 	case sum.Failed > 0:
 		return withCode(exitPartial, fmt.Errorf("%d of %d runs had follow-up errors (each run's report.json lists them)", sum.Failed, sum.Found))
+	case opts.fetch.FailOnDBTFailure && dbtFailures.Load() > 0:
+		return withCode(exitDBTFailed, fmt.Errorf("dbt failed in %d of the runs followed up (--fail-on-dbt-failure)", dbtFailures.Load()))
 	}
 	return nil
 }

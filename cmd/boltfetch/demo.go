@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -17,9 +19,11 @@ import (
 
 // demoOptions is what `boltfetch demo` was asked.
 type demoOptions struct {
-	io     *iostreams
-	Out    string
-	Format string
+	io               *iostreams
+	Out              string
+	outSet           bool // --out was given, maybe empty
+	Format           string
+	FailOnDBTFailure bool
 }
 
 func newDemoCmd(io *iostreams, runF func(*demoOptions) error) *cobra.Command {
@@ -34,9 +38,11 @@ It then follows up the run's completed payload exactly as 'boltfetch fetch'
 would, into a temporary archive (or --out), and prints the report.
 
 No account and no network are needed. It exits 0 when the follow-up completed:
-the dbt failure inside the run is the point of the demo.`,
+the dbt failure inside the run is the point of the demo. With
+--fail-on-dbt-failure it exits 3 instead, as fetch would in CI.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.outSet = cmd.Flags().Changed("out")
 			if runF != nil {
 				return runF(opts)
 			}
@@ -45,6 +51,7 @@ the dbt failure inside the run is the point of the demo.`,
 	}
 	cmd.Flags().StringVar(&opts.Out, "out", "", "archive folder (default: a new temporary folder)")
 	cmd.Flags().StringVar(&opts.Format, "format", "text", "report format on stdout: text, json or markdown")
+	cmd.Flags().BoolVar(&opts.FailOnDBTFailure, "fail-on-dbt-failure", false, "exit 3 when the follow-up is complete but dbt itself failed (it does, in the demo run)")
 	return cmd
 }
 
@@ -55,6 +62,9 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 		return withCode(exitBadInput, fmt.Errorf("--format %q: want text, json or markdown", opts.Format))
 	}
 	out := opts.Out
+	if opts.outSet && strings.TrimSpace(out) == "" {
+		return withCode(exitBadInput, errors.New("--out is empty: give the archive folder, or leave --out out for a temporary one"))
+	}
 	if out == "" {
 		dir, err := os.MkdirTemp("", "boltfetch-demo-")
 		if err != nil {
@@ -82,5 +92,5 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 	fmt.Fprintf(opts.io.Err, "boltfetch demo: fake Bolt API on %s, archive in %s\n", u.Host, out)
 	// Allow exactly the fake's loopback host, as a user would with --allow-host.
 	ccfg := client.Config{APIKey: key, APISecret: secret, AllowHosts: []string{u.Hostname()}}
-	return followUp(ctx, opts.io, payload, out, slog.LevelWarn, ccfg, fetcher.Options{}, opts.Format)
+	return followUp(ctx, opts.io, payload, out, slog.LevelWarn, ccfg, fetcher.Options{}, opts.Format, opts.FailOnDBTFailure)
 }

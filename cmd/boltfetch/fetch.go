@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -48,12 +50,13 @@ type fetchOptions struct {
 	APISecret          string
 	WorkspaceUID       string
 	FallbackTypedQuery bool
+	FailOnDBTFailure   bool
 
 	pull pullFlags // --run-id and its names (pull.go)
 }
 
 func newFetchCmd(io *iostreams, runF func(*fetchOptions) error) *cobra.Command {
-	opts := &fetchOptions{io: io, getenv: os.Getenv}
+	opts := &fetchOptions{io: io, getenv: io.getenv}
 	cmd := &cobra.Command{
 		Use:   "fetch [flags] PAYLOAD|-",
 		Short: "Follow up a Bolt webhook payload: fetch, archive and analyse the run",
@@ -69,7 +72,12 @@ PARADIME_WORKSPACE_UID; flags win.
 
 Exit codes: 0 everything was fetched (whatever dbt's outcome); 1 some follow-up
 failed (the report says which); 2 unusable input or configuration, including an
-api_url host that is not allowed.`,
+api_url host that is not allowed; 3 (only with --fail-on-dbt-failure) everything
+was fetched and dbt itself failed: a command failed or a node failed. 1 and 2
+take precedence over 3.
+
+SIGINT, SIGTERM and SIGHUP (a dropped ssh session) end the follow-up cleanly:
+no temp file is left, and the report of what was done is written (exit 1).`,
 		Example: `  boltfetch fetch payload.json
   curl -s ... | boltfetch fetch --format json - > report.json
   boltfetch fetch --artifacts '*' --logs failed --allow-host api.eu.example.com payload.json`,
@@ -106,12 +114,13 @@ func (opts *fetchOptions) registerFlags(f *pflag.FlagSet) {
 	f.StringVar(&opts.LogLevel, "log-level", "info", "stderr log level: debug, info, warn or error")
 	f.DurationVar(&opts.RequestTimeout, "request-timeout", client.DefaultRequestTimeout, "give up one Paradime API attempt after this long (body included)")
 	f.StringVar(&opts.MaxResponseSize, "max-response-size", "64MiB", "refuse a Paradime API answer larger than this (stdout is inside it)")
-	f.IntVar(&opts.Retries, "retries", client.DefaultMaxRetries, "retries of a Paradime API call after its first attempt (429, 502-504, resets, timeouts)")
+	f.IntVar(&opts.Retries, "retries", client.DefaultMaxRetries, "retries of a Paradime API call after its first attempt (408, 429, 500, 502-504, resets, timeouts)")
 	f.StringVar(&opts.APIEndpoint, "api-endpoint", "", "Paradime GraphQL endpoint (env PARADIME_API_ENDPOINT); its host is allowed")
 	f.StringVar(&opts.APIKey, "api-key", "", "Paradime API key (env PARADIME_API_KEY)")
 	f.StringVar(&opts.APISecret, "api-secret", "", "Paradime API secret or prdm_wsp_/prdm_cmp_ token (env PARADIME_API_SECRET)")
 	f.StringVar(&opts.WorkspaceUID, "workspace-uid", "", "workspace for a company token (env PARADIME_WORKSPACE_UID)")
 	f.BoolVar(&opts.FallbackTypedQuery, "fallback-typed-query", false, "when a payload's query is refused by the guard, send the equivalent typed query for the same id instead")
+	f.BoolVar(&opts.FailOnDBTFailure, "fail-on-dbt-failure", false, "exit 3 when the follow-up is complete but dbt itself failed (a failed command or node); for CI")
 }
 
 // runFetch does the work of `boltfetch fetch`.
@@ -134,18 +143,24 @@ func runFetch(ctx context.Context, opts *fetchOptions) error {
 		MaxArtifactSize: cfg.maxArtifact, MaxPayloadSize: cfg.maxPayload,
 		Analyzer: fetcher.NewAnalyzer(artifacts.Options{MaxNodeBytes: cfg.maxNode}),
 	}
-	return followUp(ctx, opts.io, raw, opts.Out, cfg.level, cfg.client, fopts, opts.Format)
+	return followUp(ctx, opts.io, raw, opts.Out, cfg.level, cfg.client, fopts, opts.Format, opts.FailOnDBTFailure)
 }
 
 // followUp is what fetch and demo share: it follows up payload into the
 // archive at out, with logs (and progress bars, on a TTY) on stderr, and
-// prints the report in format on stdout.
-func followUp(ctx context.Context, io *iostreams, payload []byte, out string, level slog.Level, ccfg client.Config, fopts fetcher.Options, format string) error {
+// prints the report in format on stdout. With failOnDBT, a complete
+// follow-up of a run in which dbt failed exits 3.
+func followUp(ctx context.Context, io *iostreams, payload []byte, out string, level slog.Level, ccfg client.Config, fopts fetcher.Options, format string, failOnDBT bool) error {
 	store, err := archive.NewLocal(out)
 	if err != nil {
-		return withCode(exitBadInput, err)
+		return withCode(exitBadInput, fmt.Errorf("--out %s: %w", out, err))
 	}
 	defer store.Close()
+	// Found now, not after every API call: an archive that cannot take a
+	// file would lose the whole follow-up.
+	if err := checkWritable(out); err != nil {
+		return withCode(exitBadInput, fmt.Errorf("--out %s: the archive folder is not writable: %w", out, err))
+	}
 
 	logOut := io.Err
 	var bars *progress.Bars
@@ -159,7 +174,7 @@ func followUp(ctx context.Context, io *iostreams, payload []byte, out string, le
 	ccfg.Logger = logger
 	c, err := client.New(ccfg)
 	if err != nil {
-		return withCode(exitBadInput, err)
+		return withCode(exitBadInput, word(err))
 	}
 	fopts.Client, fopts.Archive, fopts.Logger = c, store, logger
 	rep, err := fetcher.Fetch(ctx, bytes.NewReader(payload), fopts)
@@ -167,13 +182,32 @@ func followUp(ctx context.Context, io *iostreams, payload []byte, out string, le
 		bars.Close() // the bars must be gone before the report is printed
 	}
 	if err != nil {
-		return withCode(exitBadInput, err)
+		return withCode(exitBadInput, word(err))
 	}
-	return finish(io.Out, format, rep)
+	return finish(io.Out, format, rep, failOnDBT)
 }
 
-// finish prints the report and turns its completeness into the exit code.
-func finish(out io.Writer, format string, rep *fetcher.Report) error {
+// checkWritable proves that a file can be created in dir, and removes it.
+func checkWritable(dir string) error {
+	f, err := os.CreateTemp(dir, ".boltfetch-probe-*")
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			return pe.Err // the path is dir's, already named
+		}
+		return err
+	}
+	name := f.Name()
+	err = f.Close()
+	if rerr := os.Remove(name); err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// finish prints the report and turns it into the exit code: 1 when the
+// follow-up is incomplete; else, with failOnDBT, 3 when dbt itself failed.
+func finish(out io.Writer, format string, rep *fetcher.Report, failOnDBT bool) error {
 	if err := writeReport(out, format, rep); err != nil {
 		return withCode(exitPartial, fmt.Errorf("write the report: %w", err))
 	}
@@ -182,9 +216,33 @@ func finish(out io.Writer, format string, rep *fetcher.Report) error {
 		if len(rep.Errors) == 1 {
 			n = "1 follow-up error"
 		}
-		return withCode(exitPartial, fmt.Errorf("%s (listed in the report, %s/%s/report.json)", n, rep.Archive.Location, rep.Archive.Folder))
+		where := fmt.Sprintf("listed in the report, %s/%s/report.json", rep.Archive.Location, rep.Archive.Folder)
+		if !reportArchived(rep) {
+			where = "listed in the report above; report.json could not be written to the archive"
+		}
+		return withCode(exitPartial, fmt.Errorf("%s (%s)", n, where))
+	}
+	if failOnDBT && dbtFailed(rep) {
+		return withCode(exitDBTFailed, fmt.Errorf("dbt failed: %d command(s) and %d node(s) failed (--fail-on-dbt-failure)", rep.Summary.CommandsFailed, rep.Summary.NodesFailed))
 	}
 	return nil
+}
+
+// dbtFailed reports whether dbt itself failed in the run: a command failed
+// or an analysed node failed.
+func dbtFailed(rep *fetcher.Report) bool {
+	return rep.Summary.CommandsFailed > 0 || rep.Summary.NodesFailed > 0
+}
+
+// reportArchived reports whether report.json reached the archive: the
+// fetcher lists a failure to write it among the archive errors.
+func reportArchived(rep *fetcher.Report) bool {
+	for _, e := range rep.Errors {
+		if e.Stage == "archive" && strings.HasPrefix(e.Message, "report.json") {
+			return false
+		}
+	}
+	return true
 }
 
 func writeReport(w io.Writer, format string, rep *fetcher.Report) error {
@@ -220,6 +278,25 @@ func (opts *fetchOptions) config() (fetchConfig, error) {
 	case fetcher.LogsAll, fetcher.LogsFailed, fetcher.LogsNone:
 	default:
 		return fc, fmt.Errorf("--logs %q: want all, failed or none", opts.Logs)
+	}
+	if strings.TrimSpace(opts.Out) == "" {
+		return fc, errors.New("--out is empty: give the archive folder")
+	}
+	if opts.Timeout < 0 {
+		return fc, fmt.Errorf("--timeout %s: want 0 (never) or a positive duration", opts.Timeout)
+	}
+	if len(opts.Artifacts) == 0 {
+		return fc, errors.New("--artifacts is empty: give at least one glob ('*' for all)")
+	}
+	for _, g := range opts.Artifacts {
+		if strings.TrimSpace(g) == "" {
+			return fc, fmt.Errorf("--artifacts %q: an empty glob", strings.Join(opts.Artifacts, ","))
+		}
+	}
+	for _, h := range opts.AllowHosts {
+		if strings.TrimSpace(h) == "" {
+			return fc, errors.New("--allow-host: an empty host")
+		}
 	}
 	if opts.Concurrency < 1 || opts.Concurrency > 1024 {
 		return fc, fmt.Errorf("--concurrency %d: want 1 to 1024", opts.Concurrency)
@@ -293,26 +370,65 @@ func readPayload(opts *fetchOptions, limit int64) ([]byte, error) {
 	return raw, nil
 }
 
-// parseSize reads "2GiB", "500MB", "1048576".
+// sizeUnits are the units parseSize takes, matched case-insensitively.
+var sizeUnits = map[string]float64{
+	"": 1, "b": 1,
+	"kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
+	"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
+}
+
+// maxSize bounds every size flag: 4 EiB, far above any real limit and far
+// below int64 overflow.
+const maxSize = 1 << 62
+
+// parseSize reads a size such as "2GiB", "500MB", "1.5 KiB" or "1048576":
+// a plain decimal number (no sign, exponent, NaN or Inf) and an optional
+// unit (B, KB/MB/GB/TB, KiB/MiB/GiB/TiB, in any case). The result is a
+// whole number of bytes from 1 to 4 EiB.
 func parseSize(s string) (int64, error) {
+	bad := func(why string) (int64, error) {
+		return 0, fmt.Errorf("%q is not a positive size (%s; e.g. 2GiB, 500MB, 1048576)", s, why)
+	}
 	t := strings.TrimSpace(s)
-	units := []struct {
-		suffix string
-		mult   int64
-	}{
-		{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
-		{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1},
+	i := strings.IndexFunc(t, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
+	if i < 0 {
+		i = len(t)
 	}
-	mult := int64(1)
-	for _, u := range units {
-		if strings.HasSuffix(strings.ToUpper(t), strings.ToUpper(u.suffix)) {
-			t, mult = strings.TrimSpace(t[:len(t)-len(u.suffix)]), u.mult
-			break
+	num, unit := t[:i], strings.ToLower(strings.TrimSpace(t[i:]))
+	intPart, frac, hasDot := strings.Cut(num, ".")
+	if intPart == "" || strings.Contains(frac, ".") || (hasDot && frac == "") || len(num) > 40 {
+		return bad("not a plain decimal number")
+	}
+	mult, ok := sizeUnits[unit]
+	if !ok && len(unit) > 1 && unit[0] == 'e' && (unit[1] >= '0' && unit[1] <= '9' || unit[1] == '+' || unit[1] == '-') {
+		return bad("exponents are not allowed")
+	}
+	if !ok {
+		return bad("unknown unit; want B, KB, MB, GB, TB, KiB, MiB, GiB or TiB")
+	}
+	if !hasDot {
+		// Whole numbers are exact, past float64's 2^53 too.
+		u, err := strconv.ParseUint(intPart, 10, 64)
+		switch {
+		case err != nil || u > maxSize/uint64(mult):
+			return bad("too large")
+		case u == 0:
+			return bad("zero")
 		}
+		return int64(u * uint64(mult)), nil
 	}
-	n, err := strconv.ParseFloat(t, 64)
-	if err != nil || n*float64(mult) < 1 || n*float64(mult) > 1<<62 {
-		return 0, fmt.Errorf("%q is not a positive size (e.g. 2GiB, 500MB, 1048576)", s)
+	n, err := strconv.ParseFloat(num, 64)
+	if err != nil {
+		return bad("not a plain decimal number")
 	}
-	return int64(n * float64(mult)), nil
+	v := n * mult
+	switch {
+	case v == 0:
+		return bad("zero")
+	case v > maxSize:
+		return bad("too large")
+	case v != math.Trunc(v):
+		return bad("not a whole number of bytes")
+	}
+	return int64(v), nil
 }

@@ -34,14 +34,24 @@ func TestCLIProcess(t *testing.T) {
 	os.Exit(run(args, defaultStreams()))
 }
 
-// TestFetchInterrupt sends a real SIGINT to a boltfetch process in the middle
-// of its downloads: it exits 1 with a report, and leaves no partial file
-// under a final name and no temp file.
+// TestFetchInterrupt sends a real SIGINT, SIGTERM or SIGHUP (a dropped ssh
+// session) to a boltfetch process in the middle of its downloads: each ends
+// alike, exit 1 with a report, no partial file under a final name and no
+// temp file.
 func TestFetchInterrupt(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("no SIGINT on Windows")
 	}
 	t.Parallel()
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
+		t.Run(sig.String(), func(t *testing.T) {
+			t.Parallel()
+			testInterrupt(t, sig)
+		})
+	}
+}
+
+func testInterrupt(t *testing.T, sig syscall.Signal) {
 	srv := fakebolt.New(fakebolt.Options{APIKey: "k", APISecret: "s", BytesPerSec: 256 << 10})
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
@@ -61,7 +71,7 @@ func TestFetchInterrupt(t *testing.T) {
 	out := filepath.Join(dir, "archive")
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCLIProcess$", "--",
 		"fetch", "--out", out, "--api-key", "k", "--api-secret", "s", "--allow-host", "127.0.0.1", pfile)
-	cmd.Env = append(os.Environ(), "BOLTFETCH_CLI_PROCESS=1")
+	cmd.Env = append(os.Environ(), "BOLTFETCH_CLI_PROCESS=1", "PARADIME_API_ENDPOINT=", "PARADIME_API_KEY=", "PARADIME_API_SECRET=", "PARADIME_WORKSPACE_UID=")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
@@ -76,7 +86,7 @@ func TestFetchInterrupt(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
 	err = cmd.Wait()

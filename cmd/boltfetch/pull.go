@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -73,7 +72,7 @@ func runFetchRunID(ctx context.Context, opts *fetchOptions, runF func(*fetchOpti
 	ccfg.Logger = slog.New(slog.NewTextHandler(opts.io.Err, &slog.HandlerOptions{Level: cfg.level}))
 	api, err := client.New(ccfg)
 	if err != nil {
-		return withCode(exitBadInput, endpointErr(err))
+		return withCode(exitBadInput, word(err))
 	}
 	info := pull.RunInfo{
 		APIURL: ccfg.Endpoint, Schedule: opts.pull.Schedule, Workspace: opts.pull.Workspace, WorkspaceUID: ccfg.WorkspaceUID,
@@ -84,9 +83,9 @@ func runFetchRunID(ctx context.Context, opts *fetchOptions, runF func(*fetchOpti
 	case errors.As(err, &nf):
 		return writeNotFinished(opts.io.Out, opts.Format, nf)
 	case err != nil:
-		return withCode(pullErrCode(err), err)
+		return withCode(pullErrCode(err), word(err))
 	}
-	return followUp(ctx, opts.io, raw, opts.Out, cfg.level, cfg.client, followOptions(opts, cfg), opts.Format)
+	return followUp(ctx, opts.io, raw, opts.Out, cfg.level, cfg.client, followOptions(opts, cfg), opts.Format, opts.FailOnDBTFailure)
 }
 
 // followOptions are the fetcher options fetch's flags give (the same as
@@ -106,15 +105,6 @@ func needEndpoint(cfg client.Config) error {
 		return errors.New("pull mode asks the API directly: set --api-endpoint or PARADIME_API_ENDPOINT")
 	}
 	return nil
-}
-
-// endpointErr words a refused client configuration for the CLI, naming
-// where the endpoint comes from unless the error already does.
-func endpointErr(err error) error {
-	if strings.Contains(err.Error(), "PARADIME_API_ENDPOINT") {
-		return err
-	}
-	return fmt.Errorf("%w (the endpoint is set by --api-endpoint or PARADIME_API_ENDPOINT)", err)
 }
 
 // pullErrCode is the exit code of a run whose payload could not be built:

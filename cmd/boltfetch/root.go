@@ -20,6 +20,9 @@ const (
 	exitOK       = 0 // the job was done, whatever dbt's outcome
 	exitPartial  = 1 // some follow-up failed; the report says which
 	exitBadInput = 2 // unusable input or configuration
+	// exitDBTFailed is for --fail-on-dbt-failure: the follow-up was
+	// complete and dbt itself failed. Codes 1 and 2 take precedence.
+	exitDBTFailed = 3
 )
 
 // exitError carries an exit code out of a command's RunE.
@@ -46,10 +49,21 @@ type iostreams struct {
 	Out    io.Writer
 	Err    io.Writer
 	ErrTTY bool
+	// Getenv reads the environment (os.Getenv when nil): tests give each
+	// invocation an environment of its own.
+	Getenv func(string) string
+}
+
+// getenv reads the invocation's environment.
+func (s *iostreams) getenv(key string) string {
+	if s.Getenv == nil {
+		return os.Getenv(key)
+	}
+	return s.Getenv(key)
 }
 
 func defaultStreams() *iostreams {
-	return &iostreams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, ErrTTY: isTerminal(os.Stderr)}
+	return &iostreams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, ErrTTY: isTerminal(os.Stderr), Getenv: os.Getenv}
 }
 
 // isTerminal reports whether f is a character device (a TTY), without cgo.
@@ -78,11 +92,15 @@ func newRootCmd(io *iostreams) *cobra.Command {
 	return root
 }
 
+// shutdownSignals end a command cleanly: Ctrl-C, a service manager's
+// SIGTERM, and SIGHUP, which a dropped ssh session sends.
+var shutdownSignals = []os.Signal{os.Interrupt, syscall.SIGTERM, syscall.SIGHUP}
+
 // run executes the CLI and returns the process exit code.
 func run(args []string, io *iostreams) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), shutdownSignals...)
 	defer stop()
-	// The first Ctrl-C cancels the work, which then ends cleanly (no
+	// The first signal cancels the work, which then ends cleanly (no
 	// half-written file, a report of what was done); a second one kills
 	// the process at once.
 	go func() {

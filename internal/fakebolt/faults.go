@@ -20,6 +20,15 @@ type Fault struct {
 	Reset           bool          // abruptly close the connection (TCP RST)
 	Truncate        bool          // send the full Content-Length but close after half the body
 	SlowBytesPerSec int64         // send the body at this rate
+	// Mix, when set, makes each triggered request take one of these
+	// faults instead, picked with the seeded RNG: a mix of statuses and
+	// resets on one route. The triggering (FirstN, Rate) is this Fault's.
+	Mix []Fault
+}
+
+func (f Fault) isZero() bool {
+	return f.Rate == 0 && f.FirstN == 0 && f.Status == 0 && f.RetryAfter == "" && f.Latency == 0 &&
+		!f.Reset && !f.Truncate && f.SlowBytesPerSec == 0 && len(f.Mix) == 0
 }
 
 // Routes a fault can be set on.
@@ -43,7 +52,7 @@ type faultState struct {
 func (s *Server) SetFault(route string, f Fault) {
 	s.faultMu.Lock()
 	defer s.faultMu.Unlock()
-	if f == (Fault{}) {
+	if f.isZero() {
 		delete(s.faults, route)
 		return
 	}
@@ -93,6 +102,9 @@ func (s *Server) pickFaults(routes ...string) applied {
 		}
 		s.rec.fault(route)
 		f := st.f
+		if len(f.Mix) > 0 {
+			f = f.Mix[s.rng.IntN(len(f.Mix))]
+		}
 		a.latency += f.Latency
 		a.reset = a.reset || f.Reset
 		if a.status == 0 && f.Status != 0 {

@@ -26,13 +26,22 @@ func readJSON(t *testing.T, path string) map[string]any {
 	return v
 }
 
-// TestTestdataMatchesShared keeps the testdata copies honest.
+// TestTestdataMatchesShared keeps the top-level testdata/paradime copies
+// honest: byte for byte what shared/paradime holds.
 func TestTestdataMatchesShared(t *testing.T) {
 	t.Parallel()
 	dir := sharedtest.Dir(t, "paradime")
 	for _, name := range []string{"completed.json", "started.json"} {
-		if diff := cmp.Diff(readJSON(t, filepath.Join(dir, name)), readJSON(t, filepath.Join("testdata", name))); diff != "" {
-			t.Errorf("testdata/%s differs from shared (-shared +testdata):\n%s", name, diff)
+		want, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(sharedtest.Fixture(t, "paradime/"+name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("testdata/paradime/%s differs from shared/paradime/%s", name, name)
 		}
 	}
 }
@@ -53,7 +62,7 @@ func TestCompletedPayloadReproducesSeed(t *testing.T) {
 	if got["api_url"] != s.APIURL() {
 		t.Errorf("api_url %v, want %s", got["api_url"], s.APIURL())
 	}
-	want := readJSON(t, filepath.Join("testdata", "completed.json"))
+	want := readJSON(t, sharedtest.Fixture(t, "paradime/completed.json"))
 	want["api_url"] = s.APIURL()
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("payload differs from the published example (-want +got):\n%s", diff)
@@ -75,7 +84,7 @@ func TestStartedPayloadShape(t *testing.T) {
 	if err := json.Unmarshal(b, &got); err != nil {
 		t.Fatal(err)
 	}
-	want := readJSON(t, filepath.Join("testdata", "started.json"))
+	want := readJSON(t, sharedtest.Fixture(t, "paradime/started.json"))
 	if diff := cmp.Diff(keyPaths(want, ""), keyPaths(got, "")); diff != "" {
 		t.Errorf("started payload keys (-example +got):\n%s", diff)
 	}
@@ -150,7 +159,7 @@ func keyPaths(v any, prefix string) []string {
 
 func TestQueryFormatsMatchSeed(t *testing.T) {
 	t.Parallel()
-	seed := readJSON(t, filepath.Join("testdata", "completed.json"))
+	seed := readJSON(t, sharedtest.Fixture(t, "paradime/completed.json"))
 	for _, c := range seed["commands"].([]any) {
 		c := c.(map[string]any)
 		if got := CommandQuery(int64(c["id"].(float64))); got != c["api_query"] {

@@ -46,3 +46,20 @@ func moduleRoot() (string, error) {
 		dir = parent
 	}
 }
+
+// Fixture returns the absolute path of testdata/<rel> at the module root:
+// the fixtures more than one package uses (see testdata/PROVENANCE.md). It
+// fails the test when the file is absent: unlike shared/, testdata/ is part
+// of the repository.
+func Fixture(tb testing.TB, rel string) string {
+	tb.Helper()
+	mod, err := moduleRoot()
+	if err != nil {
+		tb.Fatalf("testdata/%s: cannot find the module root: %v", rel, err)
+	}
+	p := filepath.Join(mod, "testdata", filepath.FromSlash(rel))
+	if _, err := os.Stat(p); err != nil {
+		tb.Fatalf("fixture testdata/%s: %v", rel, err)
+	}
+	return p
+}

@@ -1,0 +1,42 @@
+package artifacts
+
+import (
+	"bytes"
+	"io"
+	"strings"
+	"testing"
+)
+
+// memReader is a MemoryReader over a string.
+type memReader struct{ *strings.Reader }
+
+func (memReader) ReadsFromMemory() bool { return true }
+
+// The read-ahead is skipped over a MemoryReader, also behind the size
+// limit, and kept over anything else; both read the same bytes.
+func TestPrefetchSkipsMemoryReaders(t *testing.T) {
+	t.Parallel()
+	data := strings.Repeat("0123456789", 100_000)
+	for _, tt := range []struct {
+		name   string
+		r      io.Reader
+		direct bool
+	}{
+		{"memory reader", memReader{strings.NewReader(data)}, true},
+		{"memory reader behind the limit", &limitReader{r: memReader{strings.NewReader(data)}, n: 1 << 30}, true},
+		{"other reader", strings.NewReader(data), false},
+		{"other reader behind the limit", &limitReader{r: bytes.NewReader([]byte(data)), n: 1 << 30}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := newPrefetchReader(tt.r)
+			defer p.Close()
+			if got := p.direct != nil; got != tt.direct {
+				t.Fatalf("reads straight through = %v, want %v", got, tt.direct)
+			}
+			got, err := io.ReadAll(p)
+			if err != nil || string(got) != data {
+				t.Fatalf("read %d bytes, %v; want %d", len(got), err, len(data))
+			}
+		})
+	}
+}

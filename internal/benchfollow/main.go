@@ -1,0 +1,287 @@
+// Command benchfollow measures `boltfetch fetch` on a large follow-up, as
+// processes: the fake Bolt API (internal/fakebolt/cmd/fakebolt) runs in a
+// process of its own with 100 ms of latency per call and 100 MB/s per
+// connection, serving a run of 8 commands, each with a 29 MB manifest, a
+// 4.3 MB run_results and 1 MB of stdout; boltfetch is built and run against
+// it with --concurrency 32. Its CPU seconds (user + system) and peak RSS
+// come from the child's rusage, so nothing of the fake or of this program
+// is counted.
+//
+//	go run ./internal/benchfollow -runs 5
+//
+// It also measures the critical path, the least any follow-up can take:
+// one resource query, plus the download of the largest artifact, plus its
+// analysis (`boltfetch analyze` on the downloaded file, as a process), and
+// prints the follow-up's wall time against it. Linux only (rusage).
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/boltfetch/boltfetch/client"
+)
+
+const (
+	key    = "bench-key"
+	secret = "bench-secret"
+)
+
+func main() {
+	dir := flag.String("dir", filepath.Join(os.TempDir(), "boltfetch-benchfollow"), "folder for the binaries, the generated artifacts and the archives")
+	runs := flag.Int("runs", 5, "follow-ups measured (and critical paths)")
+	commands := flag.Int("commands", 8, "dbt commands in the run")
+	nodes := flag.Int("nodes", 13650, "nodes in the generated project (13,650: a 29 MB manifest)")
+	concurrency := flag.Int("concurrency", 32, "boltfetch fetch --concurrency")
+	latency := flag.Duration("latency", 100*time.Millisecond, "the fake's latency per call and per download")
+	bandwidth := flag.Int64("bandwidth", 100e6, "the fake's bytes per second per connection")
+	compare := flag.String("compare", "", "another boltfetch binary (say, built from main) to measure alternately in the same run, as a baseline")
+	flag.Parse()
+	if err := run(*dir, *runs, *commands, *nodes, *concurrency, *latency, *bandwidth, *compare); err != nil {
+		fmt.Fprintln(os.Stderr, "benchfollow:", err)
+		os.Exit(1)
+	}
+}
+
+type measure struct {
+	wall   time.Duration
+	cpu    time.Duration // user + system
+	maxRSS int64         // KiB
+}
+
+func run(dir string, runs, commands, nodes, concurrency int, latency time.Duration, bandwidth int64, compare string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	bin, fake := filepath.Join(dir, "boltfetch"), filepath.Join(dir, "fakebolt")
+	for out, pkg := range map[string]string{bin: "./cmd/boltfetch", fake: "./internal/fakebolt/cmd/fakebolt"} {
+		build := exec.Command("go", "build", "-o", out, pkg)
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("build %s: %w", pkg, err)
+		}
+	}
+	data := filepath.Join(dir, "data")
+	fb := exec.Command(fake, "-dir", data, "-commands", strconv.Itoa(commands), "-nodes", strconv.Itoa(nodes),
+		"-latency", latency.String(), "-bandwidth", strconv.FormatInt(bandwidth, 10), "-key", key, "-secret", secret)
+	fbIn, err := fb.StdinPipe()
+	if err != nil {
+		return err
+	}
+	fbOut, err := fb.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	fb.Stderr = os.Stderr
+	if err := fb.Start(); err != nil {
+		return err
+	}
+	defer func() { fbIn.Close(); fb.Wait() }()
+	line, err := bufio.NewReader(fbOut).ReadString('\n')
+	if err != nil {
+		return fmt.Errorf("fakebolt did not start: %w", err)
+	}
+	f := strings.Fields(line)
+	if len(f) != 3 || f[0] != "ready" {
+		return fmt.Errorf("fakebolt said %q", line)
+	}
+	apiURL, payload := f[1], f[2]
+	manifest := filepath.Join(data, "manifest.json")
+	runResults := filepath.Join(data, "run_results.json")
+	mi, err := os.Stat(manifest)
+	if err != nil {
+		return err
+	}
+	ri, err := os.Stat(runResults)
+	if err != nil {
+		return err
+	}
+	resID, err := largestResource(payload)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("run: %d commands, each a %.1f MB manifest + %.1f MB run_results; fake: %s latency, %.0f MB/s per connection; --concurrency %d; %d runs\n",
+		commands, float64(mi.Size())/1e6, float64(ri.Size())/1e6, latency, float64(bandwidth)/1e6, concurrency, runs)
+
+	fetch := func(bin string) (measure, error) {
+		out := filepath.Join(dir, "archive")
+		if err := os.RemoveAll(out); err != nil {
+			return measure{}, err
+		}
+		cmd := exec.Command(bin, "fetch", "--out", out, "--concurrency", strconv.Itoa(concurrency),
+			"--allow-host", "127.0.0.1", "--format", "json", "--log-level", "warn", payload)
+		cmd.Env = append(os.Environ(), "PARADIME_API_KEY="+key, "PARADIME_API_SECRET="+secret, "PARADIME_API_ENDPOINT=")
+		return measureCmd(cmd)
+	}
+	var follows, paths, baseline []measure
+	for i := range runs {
+		if compare != "" {
+			m, err := fetch(compare)
+			if err != nil {
+				return fmt.Errorf("baseline %s (run %d): %w", compare, i+1, err)
+			}
+			baseline = append(baseline, m)
+		}
+		m, err := fetch(bin)
+		if err != nil {
+			return fmt.Errorf("boltfetch fetch (run %d): %w", i+1, err)
+		}
+		follows = append(follows, m)
+		p, err := criticalPath(bin, apiURL, resID, runResults, filepath.Join(dir, "critical"))
+		if err != nil {
+			return fmt.Errorf("critical path (run %d): %w", i+1, err)
+		}
+		paths = append(paths, p)
+	}
+	fol, cp := median(follows), median(paths)
+	fmt.Println()
+	fmt.Println("| what | median wall | best wall | median CPU (user+sys) | peak RSS (max over runs) |")
+	fmt.Println("| --- | --- | --- | --- | --- |")
+	fmt.Printf("| critical path (query + largest download + its analysis) | %d ms | %d ms | | |\n", cp.wall.Milliseconds(), best(paths).Milliseconds())
+	if len(baseline) > 0 {
+		b := median(baseline)
+		fmt.Printf("| baseline %s | %d ms | %d ms | %.2f s | %d MB |\n", compare, b.wall.Milliseconds(), best(baseline).Milliseconds(), medianCPU(baseline).Seconds(), maxRSS(baseline)/1024)
+	}
+	fmt.Printf("| `boltfetch fetch --concurrency %d` | %d ms | %d ms | %.2f s | %d MB |\n", concurrency, fol.wall.Milliseconds(), best(follows).Milliseconds(), medianCPU(follows).Seconds(), maxRSS(follows)/1024)
+	fmt.Printf("\nfollow-up / critical path: %.2fx median (target <= 1.5x); CPU %.2f s (target <= 1.3 s); peak RSS %d MB (target <= 150 MB)\n",
+		fol.wall.Seconds()/cp.wall.Seconds(), medianCPU(follows).Seconds(), maxRSS(follows)/1024)
+	if la, err := os.ReadFile("/proc/loadavg"); err == nil {
+		fmt.Printf("load average at the end: %s", la)
+	}
+	return nil
+}
+
+// largestResource finds the manifest resource of the payload's first
+// command (every command has the same files).
+func largestResource(payload string) (int64, error) {
+	b, err := os.ReadFile(payload)
+	if err != nil {
+		return 0, err
+	}
+	var p struct {
+		Commands []struct {
+			Resources []struct {
+				ID   int64  `json:"id"`
+				Path string `json:"path"`
+			} `json:"json_resources"`
+		} `json:"commands"`
+	}
+	if err := json.Unmarshal(b, &p); err != nil {
+		return 0, err
+	}
+	for _, c := range p.Commands {
+		for _, r := range c.Resources {
+			if strings.HasSuffix(r.Path, "manifest.json") {
+				return r.ID, nil
+			}
+		}
+	}
+	return 0, errors.New("no manifest in the payload")
+}
+
+// criticalPath times one resource query, the download of that artifact to
+// a file with its SHA-256 (as the archive does), then `boltfetch analyze` of
+// it with the run_results.
+func criticalPath(bin, apiURL string, resID int64, runResults, dir string) (measure, error) {
+	ctx := context.Background()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return measure{}, err
+	}
+	c, err := client.New(client.Config{APIKey: key, APISecret: secret, AllowHosts: []string{"127.0.0.1"}})
+	if err != nil {
+		return measure{}, err
+	}
+	bound, err := c.WithEndpoint(apiURL)
+	if err != nil {
+		return measure{}, err
+	}
+	start := time.Now()
+	u, err := bound.ResourceURL(ctx, resID)
+	if err != nil {
+		return measure{}, err
+	}
+	resp, err := http.Get(u)
+	if err != nil {
+		return measure{}, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return measure{}, fmt.Errorf("download: HTTP %d", resp.StatusCode)
+	}
+	path := filepath.Join(dir, "manifest.json")
+	f, err := os.Create(path)
+	if err != nil {
+		return measure{}, err
+	}
+	h := sha256.New()
+	_, err = io.Copy(io.MultiWriter(f, h), resp.Body)
+	if err = errors.Join(err, f.Close()); err != nil {
+		return measure{}, err
+	}
+	an := exec.Command(bin, "analyze", "--manifest", path, "--run-results", runResults, "--format", "json")
+	if _, err := measureCmd(an); err != nil {
+		return measure{}, err
+	}
+	return measure{wall: time.Since(start)}, nil
+}
+
+func measureCmd(cmd *exec.Cmd) (measure, error) {
+	cmd.Stdout = io.Discard
+	cmd.Stderr = os.Stderr
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return measure{}, err
+	}
+	m := measure{wall: time.Since(start)}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		m.maxRSS = ru.Maxrss // KiB on Linux
+		m.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	return m, nil
+}
+
+func median(ms []measure) measure {
+	s := slices.Clone(ms)
+	slices.SortFunc(s, func(a, b measure) int { return int(a.wall - b.wall) })
+	return s[len(s)/2]
+}
+
+func medianCPU(ms []measure) time.Duration {
+	s := make([]time.Duration, len(ms))
+	for i, m := range ms {
+		s[i] = m.cpu
+	}
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func best(ms []measure) time.Duration {
+	b := ms[0].wall
+	for _, m := range ms {
+		b = min(b, m.wall)
+	}
+	return b
+}
+
+func maxRSS(ms []measure) int64 {
+	var r int64
+	for _, m := range ms {
+		r = max(r, m.maxRSS)
+	}
+	return r
+}
