@@ -2,62 +2,36 @@ package pull
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 
 	"github.com/boltfetch/boltfetch/archive"
+	"github.com/boltfetch/boltfetch/fetcher"
 )
 
 // MaxReportSize caps the report.json that Archived reads.
 const MaxReportSize = 256 << 20
 
-// archivedReport is the part of report.json that says what the archive
-// holds for a run: its folder, completeness and every file with its digest.
-type archivedReport struct {
-	NothingToFetch bool `json:"nothing_to_fetch"`
-	Archive        struct {
-		Folder string `json:"folder"`
-	} `json:"archive"`
-	Commands []struct {
-		Logs *struct {
-			Stdout *archivedFile `json:"stdout"`
-			Stderr *archivedFile `json:"stderr"`
-		} `json:"logs"`
-		Artifacts []struct {
-			Location string  `json:"location"`
-			Bytes    int64   `json:"bytes"`
-			SHA256   string  `json:"sha256"`
-			Error    *string `json:"error"`
-		} `json:"artifacts"`
-	} `json:"commands"`
-	Summary struct {
-		Complete bool `json:"complete"`
-	} `json:"summary"`
-}
-
-type archivedFile struct {
-	Path   string `json:"path"`
-	Bytes  int64  `json:"bytes"`
-	SHA256 string `json:"sha256"`
-}
-
 // Archived reports whether the run in folder is already archived complete:
-// its report.json says complete, and every file it lists (logs and
-// artifacts) verifies against its recorded size and SHA-256 (archive.Verify).
-// A missing report is (false, nil); an unreadable store is an error. why
-// says what is missing, for logs.
+// its report.json (read with fetcher.DecodeReport) says complete, and every
+// file it lists (logs and artifacts) verifies against its recorded size and
+// SHA-256 (archive.Verify). A missing, unreadable or newer report is
+// (false, why, nil): the run is followed up again, and the archive's
+// idempotence fetches only what is missing. An error means the store could
+// not be read. why says what is missing, for logs.
 func Archived(ctx context.Context, store archive.Store, folder string) (ok bool, why string, err error) {
-	data, err := archive.ReadFile(ctx, store, folder+"/report.json", MaxReportSize)
+	f, err := store.Open(ctx, folder+"/report.json")
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, "no report.json", nil
 	}
 	if err != nil {
 		return false, "", err
 	}
-	var rep archivedReport
-	if err := json.Unmarshal(data, &rep); err != nil {
+	defer f.Close()
+	rep, err := fetcher.DecodeReport(io.LimitReader(f, MaxReportSize))
+	if err != nil {
 		return false, "report.json does not decode: " + err.Error(), nil
 	}
 	switch {
@@ -78,11 +52,11 @@ func Archived(ctx context.Context, store archive.Store, folder string) (ok bool,
 	}
 	for _, c := range rep.Commands {
 		if c.Logs != nil {
-			for _, f := range []*archivedFile{c.Logs.Stdout, c.Logs.Stderr} {
-				if f == nil {
+			for _, lf := range []*fetcher.LogFile{c.Logs.Stdout, c.Logs.Stderr} {
+				if lf == nil {
 					continue
 				}
-				if good, why, err := check(f.Path, f.Bytes, f.SHA256); !good {
+				if good, why, err := check(lf.Path, lf.Bytes, lf.SHA256); !good {
 					return false, why, err
 				}
 			}
