@@ -72,7 +72,9 @@ unusable input or configuration.`,
 		},
 	}
 	f := cmd.Flags()
-	opts.fetch.registerFlags(f)
+	addFollowUpFlags(f, &opts.fetch)
+	f.StringVar(&opts.fetch.Format, "format", "text", "summary format on stdout: text or json (markdown prints text)")
+	f.BoolVar(&opts.fetch.FailOnDBTFailure, "fail-on-dbt-failure", false, "exit 3 when every run is archived complete but dbt itself failed in a run followed up; for CI")
 	f.StringArrayVar(&opts.Schedules, "schedule", nil, "schedule name to backfill (repeatable; none: every schedule, archived under unknown-schedule)")
 	f.StringVar(&opts.Workspace, "workspace", "", "workspace name of the archive folders (default: the workspace uid, else unknown-workspace)")
 	f.StringVar(&opts.Since, "since", "7d", "oldest run start to follow up: a duration back from now (90m, 36h, 7d, 2w) or a date (2024-05-01, RFC 3339)")

@@ -93,16 +93,19 @@ no temp file is left, and the report of what was done is written (exit 1).`,
 			return runFetch(cmd.Context(), opts)
 		},
 	}
-	opts.registerFlags(cmd.Flags())
-	addPullFlags(cmd.Flags(), &opts.pull)
+	f := cmd.Flags()
+	addFollowUpFlags(f, opts)
+	addPullFlags(f, &opts.pull)
+	f.StringVar(&opts.Format, "format", "text", "report format on stdout: text, json or markdown")
+	f.BoolVar(&opts.FailOnDBTFailure, "fail-on-dbt-failure", false, "exit 3 when the follow-up is complete but dbt itself failed (a failed command or node); for CI")
 	return cmd
 }
 
-// registerFlags registers the follow-up flags that fetch shares with
-// backfill.
-func (opts *fetchOptions) registerFlags(f *pflag.FlagSet) {
+// addFollowUpFlags registers the flags of the follow-up itself (archive,
+// selection, limits, credentials): fetch and serve share them, with the same
+// defaults and environment variables.
+func addFollowUpFlags(f *pflag.FlagSet, opts *fetchOptions) {
 	f.StringVar(&opts.Out, "out", "./boltfetch-archive", "archive folder")
-	f.StringVar(&opts.Format, "format", "text", "report format on stdout: text, json or markdown")
 	f.IntVar(&opts.Concurrency, "concurrency", fetcher.DefaultConcurrency, "API calls and downloads in flight at once")
 	f.StringSliceVar(&opts.Artifacts, "artifacts", fetcher.DefaultArtifacts, "globs over resource paths to download ('*' for all)")
 	f.StringVar(&opts.Logs, "logs", string(fetcher.LogsAll), "commands whose stdout/stderr are fetched: all, failed or none")
@@ -120,7 +123,6 @@ func (opts *fetchOptions) registerFlags(f *pflag.FlagSet) {
 	f.StringVar(&opts.APISecret, "api-secret", "", "Paradime API secret or prdm_wsp_/prdm_cmp_ token (env PARADIME_API_SECRET)")
 	f.StringVar(&opts.WorkspaceUID, "workspace-uid", "", "workspace for a company token (env PARADIME_WORKSPACE_UID)")
 	f.BoolVar(&opts.FallbackTypedQuery, "fallback-typed-query", false, "when a payload's query is refused by the guard, send the equivalent typed query for the same id instead")
-	f.BoolVar(&opts.FailOnDBTFailure, "fail-on-dbt-failure", false, "exit 3 when the follow-up is complete but dbt itself failed (a failed command or node); for CI")
 }
 
 // runFetch does the work of `boltfetch fetch`.
@@ -138,12 +140,16 @@ func runFetch(ctx context.Context, opts *fetchOptions) error {
 		ctx, cancel = context.WithTimeout(ctx, opts.Timeout)
 		defer cancel()
 	}
-	fopts := fetcher.Options{
+	return followUp(ctx, opts.io, raw, opts.Out, cfg.level, cfg.client, opts.fetcherOptions(cfg), opts.Format, opts.FailOnDBTFailure)
+}
+
+// fetcherOptions are the fetcher's options from the checked flags.
+func (opts *fetchOptions) fetcherOptions(cfg fetchConfig) fetcher.Options {
+	return fetcher.Options{
 		Concurrency: opts.Concurrency, Artifacts: opts.Artifacts, Logs: fetcher.LogsMode(opts.Logs),
 		MaxArtifactSize: cfg.maxArtifact, MaxPayloadSize: cfg.maxPayload,
 		Analyzer: fetcher.NewAnalyzer(artifacts.Options{MaxNodeBytes: cfg.maxNode}),
 	}
-	return followUp(ctx, opts.io, raw, opts.Out, cfg.level, cfg.client, fopts, opts.Format, opts.FailOnDBTFailure)
 }
 
 // followUp is what fetch and demo share: it follows up payload into the
@@ -171,20 +177,32 @@ func followUp(ctx context.Context, io *iostreams, payload []byte, out string, le
 		fopts.Progress = bars
 	}
 	logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
-	ccfg.Logger = logger
-	c, err := client.New(ccfg)
-	if err != nil {
-		return withCode(exitBadInput, word(err))
-	}
-	fopts.Client, fopts.Archive, fopts.Logger = c, store, logger
-	rep, err := fetcher.Fetch(ctx, bytes.NewReader(payload), fopts)
+	rep, err := followUpRun(ctx, payload, store, ccfg, fopts, logger)
 	if bars != nil {
 		bars.Close() // the bars must be gone before the report is printed
 	}
 	if err != nil {
-		return withCode(exitBadInput, word(err))
+		return withCode(exitBadInput, err)
 	}
 	return finish(io.Out, format, rep, failOnDBT)
+}
+
+// followUpRun is the one follow-up path, which fetch, demo and serve share:
+// the client for ccfg, then the fetcher on payload into store. Its errors
+// are unusable input or configuration (fetcher.ErrBadInput, client config),
+// worded for the CLI; the failures of single items are in the report.
+func followUpRun(ctx context.Context, payload []byte, store archive.Store, ccfg client.Config, fopts fetcher.Options, logger *slog.Logger) (*fetcher.Report, error) {
+	ccfg.Logger = logger
+	c, err := client.New(ccfg)
+	if err != nil {
+		return nil, word(err)
+	}
+	fopts.Client, fopts.Archive, fopts.Logger = c, store, logger
+	rep, err := fetcher.Fetch(ctx, bytes.NewReader(payload), fopts)
+	if err != nil {
+		return nil, word(err)
+	}
+	return rep, nil
 }
 
 // checkWritable proves that a file can be created in dir, and removes it.

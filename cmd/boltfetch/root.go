@@ -87,6 +87,8 @@ func newRootCmd(io *iostreams) *cobra.Command {
 		newAnalyzeCmd(io, nil),
 		newFetchCmd(io, nil),
 		newDemoCmd(io, nil),
+		newServeCmd(io, nil),
+		newInboxCmd(io),
 		newBackfillCmd(io, nil),
 	)
 	return root
