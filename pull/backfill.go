@@ -67,8 +67,49 @@ type Options struct {
 	// OnRun is called as each run of the window is settled (safe to call
 	// from several goroutines at once: Backfill serialises the calls).
 	OnRun func(RunResult)
+	// Limiter, when set, is the request limit the follow-ups share
+	// (fetcher.Options.Limiter): the API calls that build each payload take
+	// a slot of it too.
+	Limiter fetcher.Limiter
 	// Logger receives one line per page and per run (default: discard).
 	Logger *slog.Logger
+}
+
+// limitedAPI takes a slot of a shared limit for each API call.
+type limitedAPI struct {
+	api BackfillAPI
+	l   fetcher.Limiter
+}
+
+func withLimit(api BackfillAPI, l fetcher.Limiter) BackfillAPI {
+	if l == nil {
+		return api
+	}
+	return limitedAPI{api: api, l: l}
+}
+
+func (a limitedAPI) RunSummary(ctx context.Context, runID int64) (*client.RunStatus, error) {
+	if err := a.l.Acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer a.l.Release()
+	return a.api.RunSummary(ctx, runID)
+}
+
+func (a limitedAPI) CommandResources(ctx context.Context, commandID int64) ([]client.Resource, error) {
+	if err := a.l.Acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer a.l.Release()
+	return a.api.CommandResources(ctx, commandID)
+}
+
+func (a limitedAPI) ListRuns(ctx context.Context, slug string, offset, limit int) ([]client.Run, error) {
+	if err := a.l.Acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer a.l.Release()
+	return a.api.ListRuns(ctx, slug, offset, limit)
 }
 
 // ErrBadOptions is matched (errors.Is) by Backfill's refusals of its
@@ -147,6 +188,7 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	o.API = withLimit(o.API, o.Limiter)
 	return o, nil
 }
 

@@ -18,7 +18,7 @@ import (
 // BenchmarkBackfill measures one backfill of 100 tiny runs (one command,
 // manifest + run_results, logs) against the fake at 100 ms per API call and
 // per download, wired as the CLI wires it: K runs at once sharing one limit
-// of C requests in flight. It reports runs/s.
+// of C requests in flight (fetcher.Limiter). It reports runs/s.
 //
 //	go test ./pull -run '^$' -bench Backfill -benchtime 1x
 func BenchmarkBackfill(b *testing.B) {
@@ -35,10 +35,10 @@ func BenchmarkBackfill(b *testing.B) {
 		b.Run(fmt.Sprintf("runs-concurrency=%d/concurrency=%d", c.runs, c.requests), func(b *testing.B) {
 			var took time.Duration
 			for range b.N {
-				limit := pull.NewRequestLimit(c.requests)
+				limit := fetcher.NewLimiter(c.requests)
 				api, err := client.New(client.Config{
 					Endpoint: fake.APIURL(), APIKey: key, APISecret: secret,
-					HTTPClient: &http.Client{Transport: limit.Transport(http.DefaultTransport.(*http.Transport).Clone())},
+					HTTPClient: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
 				})
 				if err != nil {
 					b.Fatal(err)
@@ -47,9 +47,7 @@ func BenchmarkBackfill(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				dl := fetcher.NewDownloadClient()
-				dl.Transport = limit.Transport(dl.Transport)
-				fopts := fetcher.Options{Client: api, Archive: store, HTTPClient: dl, Concurrency: c.requests}
+				fopts := fetcher.Options{Client: api, Archive: store, HTTPClient: fetcher.NewDownloadClient(), Concurrency: c.requests, Limiter: limit}
 				follow := func(ctx context.Context, _ int64, payload []byte) (bool, error) {
 					rep, err := fetcher.Fetch(ctx, bytes.NewReader(payload), fopts)
 					if err != nil {
@@ -60,7 +58,7 @@ func BenchmarkBackfill(b *testing.B) {
 				began := time.Now()
 				sum, err := pull.Backfill(context.Background(), pull.Options{
 					API: api, Store: store, FollowUp: follow, APIURL: fake.APIURL(), Schedules: []string{"hourly"},
-					Since: newest.Add(-n * time.Hour), RunsConcurrency: c.runs,
+					Since: newest.Add(-n * time.Hour), RunsConcurrency: c.runs, Limiter: limit,
 				})
 				took += time.Since(began)
 				store.Close()

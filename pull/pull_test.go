@@ -413,7 +413,8 @@ func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
 
 // TestRequestLimitShared: four runs followed up at once, each with a
 // fetcher concurrency of 8, never have more than the shared limit of
-// requests in flight (API calls and downloads together).
+// requests in flight (the payloads' API calls, the follow-ups' API calls and
+// downloads together).
 func TestRequestLimitShared(t *testing.T) {
 	newest := time.Date(2024, 1, 31, 0, 0, 0, 0, time.UTC)
 	runs := tiny(12, newest)
@@ -423,10 +424,10 @@ func TestRequestLimitShared(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(fake.Close)
-	limit := pull.NewRequestLimit(3)
+	limit := fetcher.NewLimiter(3)
 	api, err := client.New(client.Config{
 		Endpoint: fake.APIURL(), APIKey: key, APISecret: secret,
-		HTTPClient: &http.Client{Transport: limit.Transport(nil)},
+		HTTPClient: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -436,10 +437,9 @@ func TestRequestLimitShared(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	dl := fetcher.NewDownloadClient()
-	dl.Transport = limit.Transport(dl.Transport)
+	fopts := fetcher.Options{Client: api, Archive: store, Concurrency: 8, Limiter: limit}
 	follow := func(ctx context.Context, _ int64, payload []byte) (bool, error) {
-		rep, err := fetcher.Fetch(ctx, bytes.NewReader(payload), fetcher.Options{Client: api, Archive: store, HTTPClient: dl, Concurrency: 8})
+		rep, err := fetcher.Fetch(ctx, bytes.NewReader(payload), fopts)
 		if err != nil {
 			return false, err
 		}
@@ -447,7 +447,7 @@ func TestRequestLimitShared(t *testing.T) {
 	}
 	sum, err := pull.Backfill(context.Background(), pull.Options{
 		API: api, Store: store, FollowUp: follow, APIURL: fake.APIURL(), Schedules: []string{"hourly"},
-		Since: newest.Add(-24 * time.Hour), RunsConcurrency: 4,
+		Since: newest.Add(-24 * time.Hour), RunsConcurrency: 4, Limiter: limit,
 	})
 	if err != nil || sum.FollowedUp != 12 {
 		t.Fatalf("%+v %v", sum, err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/boltfetch/boltfetch/client"
+	"github.com/boltfetch/boltfetch/fetcher"
 )
 
 // Defaults for ReconcileOptions.
@@ -47,6 +48,9 @@ type ReconcileOptions struct {
 	Lookback time.Duration
 	// PageSize is listBoltRuns's limit (default and maximum 1000).
 	PageSize int
+	// Limiter, when set, is the request limit the follow-ups share: the
+	// listing and the payload's API calls take a slot of it.
+	Limiter fetcher.Limiter
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Logger receives one line per run enqueued (default: discard).
@@ -94,6 +98,7 @@ func Reconcile(ctx context.Context, opts ReconcileOptions) (ReconcileResult, err
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	opts.API = withLimit(opts.API, opts.Limiter)
 	now := opts.Now()
 	lo := Options{
 		API: opts.API, Schedules: opts.Schedules, Workspace: opts.Workspace, WorkspaceUID: opts.WorkspaceUID,

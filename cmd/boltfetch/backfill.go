@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -161,9 +160,12 @@ func runBackfill(ctx context.Context, opts *backfillOptions) error {
 	}
 	store, err := archive.NewLocal(opts.fetch.Out)
 	if err != nil {
-		return withCode(exitBadInput, err)
+		return withCode(exitBadInput, fmt.Errorf("--out %s: %w", opts.fetch.Out, err))
 	}
 	defer store.Close()
+	if err := checkWritable(opts.fetch.Out); err != nil {
+		return withCode(exitBadInput, fmt.Errorf("--out %s: the archive folder is not writable: %w", opts.fetch.Out, err))
+	}
 
 	var bar *runsBar
 	logOut := io.Err
@@ -181,22 +183,21 @@ func runBackfill(ctx context.Context, opts *backfillOptions) error {
 	}
 	fetchLogger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: fetchLevel}))
 
-	// One limit of --concurrency requests in flight, for every run's API
-	// calls and downloads together.
-	limit := pull.NewRequestLimit(opts.fetch.Concurrency)
+	// One limit of --concurrency requests in flight for every run's API
+	// calls and downloads together, and one connection pool for the API and
+	// one for downloads, however many runs.
+	limit := fetcher.NewLimiter(opts.fetch.Concurrency)
 	ccfg := cfg.client
 	ccfg.Logger = fetchLogger
-	ccfg.HTTPClient = &http.Client{Transport: limit.Transport(http.DefaultTransport.(*http.Transport).Clone())}
+	ccfg.HTTPClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	api, err := client.New(ccfg)
 	if err != nil {
 		return withCode(exitBadInput, word(err))
 	}
-	fopts := followOptions(&opts.fetch, cfg)
-	dl := fetcher.NewDownloadClient()
-	dl.Transport = limit.Transport(dl.Transport)
-	fopts.Client, fopts.Archive, fopts.Logger, fopts.HTTPClient = api, store, fetchLogger, dl
-	// The same function fetch uses, on the pulled payload.
-	// --timeout bounds each run's follow-up, not the whole backfill.
+	fopts := opts.fetch.fetcherOptions(cfg)
+	fopts.Limiter, fopts.HTTPClient = limit, fetcher.NewDownloadClient()
+	// The function fetch uses, on the pulled payload; --timeout bounds
+	// each run's follow-up, not the whole backfill.
 	var dbtFailures atomic.Int64
 	follow := func(ctx context.Context, runID int64, payload []byte) (bool, error) {
 		if opts.fetch.Timeout > 0 {
@@ -204,9 +205,9 @@ func runBackfill(ctx context.Context, opts *backfillOptions) error {
 			ctx, cancel = context.WithTimeout(ctx, opts.fetch.Timeout)
 			defer cancel()
 		}
-		rep, err := fetcher.Fetch(ctx, bytes.NewReader(payload), fopts)
+		rep, err := followUpRun(ctx, payload, store, ccfg, fopts, fetchLogger.With("run", runID))
 		if err != nil {
-			return false, word(err)
+			return false, err
 		}
 		if dbtFailed(rep) {
 			dbtFailures.Add(1)
@@ -218,7 +219,7 @@ func runBackfill(ctx context.Context, opts *backfillOptions) error {
 	sum, err := pull.Backfill(ctx, pull.Options{
 		API: api, Store: store, FollowUp: follow,
 		Schedules: opts.Schedules, Workspace: opts.Workspace, WorkspaceUID: ccfg.WorkspaceUID, APIURL: ccfg.Endpoint,
-		Since: since, Until: until, MaxRuns: opts.MaxRuns, RunsConcurrency: opts.RunsConcurrency, DryRun: opts.DryRun,
+		Since: since, Until: until, MaxRuns: opts.MaxRuns, RunsConcurrency: opts.RunsConcurrency, DryRun: opts.DryRun, Limiter: limit,
 		OnListed: func(n int) {
 			if bar != nil {
 				bar.setTotal(n)

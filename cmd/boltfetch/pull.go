@@ -11,9 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/boltfetch/boltfetch/artifacts"
 	"github.com/boltfetch/boltfetch/client"
-	"github.com/boltfetch/boltfetch/fetcher"
 	"github.com/boltfetch/boltfetch/pull"
 )
 
@@ -85,17 +83,7 @@ func runFetchRunID(ctx context.Context, opts *fetchOptions, runF func(*fetchOpti
 	case err != nil:
 		return withCode(pullErrCode(err), word(err))
 	}
-	return followUp(ctx, opts.io, raw, opts.Out, cfg.level, cfg.client, followOptions(opts, cfg), opts.Format, opts.FailOnDBTFailure)
-}
-
-// followOptions are the fetcher options fetch's flags give (the same as
-// runFetch's).
-func followOptions(opts *fetchOptions, cfg fetchConfig) fetcher.Options {
-	return fetcher.Options{
-		Concurrency: opts.Concurrency, Artifacts: opts.Artifacts, Logs: fetcher.LogsMode(opts.Logs),
-		MaxArtifactSize: cfg.maxArtifact, MaxPayloadSize: cfg.maxPayload,
-		Analyzer: fetcher.NewAnalyzer(artifacts.Options{MaxNodeBytes: cfg.maxNode}),
-	}
+	return followUp(ctx, opts.io, raw, opts.Out, cfg.level, cfg.client, opts.fetcherOptions(cfg), opts.Format, opts.FailOnDBTFailure)
 }
 
 // needEndpoint: pull mode has no payload, so no api_url but the configured
