@@ -53,6 +53,9 @@ type ReconcileOptions struct {
 	Limiter fetcher.Limiter
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// OnMissed, when set, is called for each run enqueued (one its webhook
+	// missed).
+	OnMissed func(Run)
 	// Logger receives one line per run enqueued (default: discard).
 	Logger *slog.Logger
 }
@@ -153,6 +156,9 @@ func Reconcile(ctx context.Context, opts ReconcileOptions) (ReconcileResult, err
 			res.Known++ // its webhook arrived meanwhile
 		default:
 			res.Missed++
+			if opts.OnMissed != nil {
+				opts.OnMissed(r)
+			}
 			opts.Logger.Info("reconcile: enqueued a run its webhook missed", "run", r.ID, "schedule", r.Schedule)
 		}
 		if ctx.Err() != nil {

@@ -42,6 +42,8 @@ type serveOptions struct {
 	InsecureNoAuth bool
 	TLSCert        string
 	TLSKey         string
+
+	reconcile reconcileFlags // --reconcile-* (reconcile.go)
 }
 
 // storeOptions name the inbox: the SQLite data dir, or PostgreSQL. serve and
@@ -118,6 +120,7 @@ at the next start.`,
 	f.BoolVar(&opts.InsecureNoAuth, "insecure-no-auth", false, "accept deliveries without a token (anyone who can reach the port can post runs)")
 	f.StringVar(&opts.TLSCert, "tls-cert", "", "serve TLS with this PEM certificate (with --tls-key); usually a reverse proxy ends TLS instead")
 	f.StringVar(&opts.TLSKey, "tls-key", "", "the PEM key of --tls-cert")
+	addReconcileFlags(f, &opts.reconcile)
 	return cmd
 }
 
@@ -149,6 +152,9 @@ func (opts *serveOptions) config() (serveConfig, error) {
 		return sc, err
 	}
 	sc.fetch = fc
+	if err := opts.reconcile.check(fc.client.Endpoint); err != nil {
+		return sc, err
+	}
 	if sc.retention, err = parseRetention(opts.Retention); err != nil {
 		return sc, err
 	}
@@ -276,11 +282,16 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 
 	icfg := sc.inbox
 	icfg.FollowUp, icfg.Logger = w.followUp, log
+	var reconcileInbox *inbox.Inbox
+	if err := opts.reconcile.addTo(&icfg, sc.fetch.client, w.fopts.Limiter, &reconcileInbox, metrics, log); err != nil {
+		return withCode(exitBadInput, err)
+	}
 	ib, err := inbox.Open(ctx, icfg)
 	if err != nil {
 		return withCode(exitBadInput, wordInbox(err))
 	}
 	defer ib.Close()
+	reconcileInbox = ib
 
 	wcfg := sc.webhook
 	wcfg.Queue, wcfg.Parse, wcfg.Metrics, wcfg.Logger = ib, parseFunc(sc.fetch.maxPayload), metrics, log
