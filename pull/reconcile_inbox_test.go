@@ -153,7 +153,7 @@ func testReconcileWithInbox(t *testing.T, store inbox.Config) {
 		webhook(r)
 	}
 
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	for {
 		done := 0
 		for _, r := range runs {
