@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
+	"riverqueue.com/riverui"
 )
 
 // backend is the inbox over one database. engine implements it for both
@@ -30,6 +32,7 @@ type backend interface {
 	stop(ctx context.Context) error
 	stopAndCancel(ctx context.Context) error
 	close() error
+	ui(prefix string, logger *slog.Logger) (*riverui.Handler, error)
 }
 
 // querier is the little SQL the inbox runs itself (its payload table), over
@@ -47,14 +50,32 @@ var errNoRows = errors.New("no rows")
 
 // The payload table: one row per known run, the payload byte-exact.
 const (
-	sqlInsertPayload = `INSERT INTO boltfetch_payload (run_id, job_id, payload, received_at) VALUES ($1, $2, $3, $4)
-ON CONFLICT (run_id) DO UPDATE SET job_id = excluded.job_id, payload = excluded.payload, received_at = excluded.received_at`
 	sqlJobOfRun = `SELECT job_id FROM boltfetch_payload WHERE run_id = $1`
 	sqlPayload  = `SELECT payload FROM boltfetch_payload WHERE run_id = $1`
 	sqlSweep    = `DELETE FROM boltfetch_payload WHERE received_at < $1 AND NOT EXISTS (SELECT 1 FROM river_job j WHERE j.id = boltfetch_payload.job_id)`
 	sqlDepth    = `SELECT state, count(*) FROM river_job WHERE kind = $1 GROUP BY state`
 	sqlPing     = `SELECT count(*) FROM boltfetch_payload WHERE run_id = -1`
 )
+
+// payloadRowsPerInsert bounds one multi-row INSERT of payloads (4 parameters
+// a row: far below SQLite's and PostgreSQL's parameter limits).
+const payloadRowsPerInsert = 250
+
+// insertPayloadsSQL is the INSERT of n payload rows. A row for a run already
+// there (left by a job River's cleaner removed, before the sweep) is
+// replaced: the run is new again.
+func insertPayloadsSQL(n int) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO boltfetch_payload (run_id, job_id, payload, received_at) VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "($%d, $%d, $%d, $%d)", 4*i+1, 4*i+2, 4*i+3, 4*i+4)
+	}
+	b.WriteString(" ON CONFLICT (run_id) DO UPDATE SET job_id = excluded.job_id, payload = excluded.payload, received_at = excluded.received_at")
+	return b.String()
+}
 
 // engine is the inbox over one River client, whatever its transaction type.
 type engine[TTx any] struct {
@@ -70,30 +91,51 @@ type engine[TTx any] struct {
 	closeDB   func() error
 }
 
-// migrate runs River's migrations, then creates the payload table. On
-// PostgreSQL each River migration needs its own transaction (a new enum value
-// cannot be used in the transaction that adds it), so lock, when set, is run
-// first to serialise replicas that start together, and unlock after.
+// migrate runs River's migrations, then creates the payload table.
+//   - On SQLite (lock nil) everything runs in one immediate transaction: it
+//     holds the write lock from its first statement, so processes opening
+//     the same data dir at once migrate one after the other.
+//   - On PostgreSQL each River migration needs its own transaction (a new
+//     enum value cannot be used in the transaction that adds it), so lock
+//     (a session advisory lock) serialises replicas that start together.
 func (e *engine[TTx]) migrate(ctx context.Context, lock func(context.Context) (func(), error), createSQL string) error {
-	if lock != nil {
-		unlock, err := lock(ctx)
-		if err != nil {
-			return fmt.Errorf("lock for migration: %w", err)
-		}
-		defer unlock()
-	}
 	m, err := rivermigrate.New(e.driver, &rivermigrate.Config{Logger: e.cfg.Logger})
 	if err != nil {
 		return err
 	}
+	q := e.db
+	if lock == nil {
+		tx, tq, err := e.begin(ctx)
+		if err != nil {
+			return err
+		}
+		defer e.rollback(context.WithoutCancel(ctx), tx) //nolint:errcheck // no-op after commit
+		if _, err := m.MigrateTx(ctx, tx, rivermigrate.DirectionUp, nil); err != nil {
+			return fmt.Errorf("river migrations: %w", err)
+		}
+		if err := createTable(ctx, tq, createSQL); err != nil {
+			return err
+		}
+		return e.commit(ctx, tx)
+	}
+	unlock, err := lock(ctx)
+	if err != nil {
+		return fmt.Errorf("lock for migration: %w", err)
+	}
+	defer unlock()
 	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
 		return fmt.Errorf("river migrations: %w", err)
 	}
+	return createTable(ctx, q, createSQL)
+}
+
+// createTable runs the payload table's statements.
+func createTable(ctx context.Context, q querier, createSQL string) error {
 	for _, stmt := range strings.Split(createSQL, ";") {
 		if strings.TrimSpace(stmt) == "" {
 			continue
 		}
-		if _, err := e.db.exec(ctx, stmt); err != nil {
+		if _, err := q.exec(ctx, stmt); err != nil {
 			return fmt.Errorf("create the payload table: %w", err)
 		}
 	}
@@ -161,14 +203,33 @@ func (e *engine[TTx]) insertBatch(ctx context.Context, reqs []*enqueueReq) error
 	if len(res) != len(params) {
 		return fmt.Errorf("river inserted %d jobs for %d runs", len(res), len(params))
 	}
+	// The new runs' payloads, in multi-row statements (one round trip, one
+	// statement to prepare, per chunk).
 	now := time.Now().UnixMilli()
+	var args []any
+	flush := func() error {
+		if len(args) == 0 {
+			return nil
+		}
+		if _, err := q.exec(ctx, insertPayloadsSQL(len(args)/4), args...); err != nil {
+			return fmt.Errorf("store %d payloads: %w", len(args)/4, err)
+		}
+		args = args[:0]
+		return nil
+	}
 	for i, r := range res {
 		if r.UniqueSkippedAsDuplicate {
 			continue
 		}
-		if _, err := q.exec(ctx, sqlInsertPayload, owners[i].runID, r.Job.ID, owners[i].payload, now); err != nil {
-			return fmt.Errorf("store the payload of run %d: %w", owners[i].runID, err)
+		args = append(args, owners[i].runID, r.Job.ID, owners[i].payload, now)
+		if len(args) == 4*payloadRowsPerInsert {
+			if err := flush(); err != nil {
+				return err
+			}
 		}
+	}
+	if err := flush(); err != nil {
+		return err
 	}
 	if err := e.commit(ctx, tx); err != nil {
 		return err

@@ -31,6 +31,8 @@ type Inbox struct {
 	sweepEnd context.CancelFunc
 	sweepWG  sync.WaitGroup
 	closed   bool
+	uiCtx    context.Context
+	uiEnd    context.CancelFunc
 }
 
 // enqueueReq is one Enqueue waiting for its group commit.
@@ -329,6 +331,9 @@ func (ib *Inbox) Close() error {
 	}
 	ib.closed = true
 	ib.mu.Unlock()
+	if ib.uiEnd != nil {
+		ib.uiEnd()
+	}
 	close(ib.quit)
 	<-ib.loopDone
 	return ib.b.close()

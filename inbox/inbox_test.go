@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river/riverdriver"
@@ -37,12 +38,12 @@ type driverCase struct {
 func driverCases() []driverCase {
 	return []driverCase{
 		{name: "sqlite", store: func(t *testing.T) Config { return Config{DataDir: t.TempDir()} }},
-		{name: "postgres", store: pgStore},
+		{name: "postgres", store: func(t *testing.T) Config { return pgStore(t) }},
 	}
 }
 
 // pgStore creates a fresh schema for t and returns a DSN that selects it.
-func pgStore(t *testing.T) Config {
+func pgStore(t testing.TB) Config {
 	t.Helper()
 	dsn := os.Getenv(pgEnv)
 	if dsn == "" {
@@ -753,5 +754,52 @@ func markRunning(t *testing.T, ib *Inbox, runID int64, attempt int, at time.Time
 	}
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestConcurrentOpen: replicas (or serve and the operator CLI) that start
+// together migrate one database without tripping over each other.
+func TestConcurrentOpen(t *testing.T) {
+	t.Parallel()
+	forEachDriver(t, func(t *testing.T, store func(*testing.T) Config) {
+		cfg := store(t)
+		var wg sync.WaitGroup
+		errs := make([]error, 3)
+		for i := range errs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ib, err := Open(context.Background(), cfg)
+				if err == nil {
+					_, err = ib.Enqueue(context.Background(), int64(100+i), []byte("{}"))
+					ib.Close()
+				}
+				errs[i] = err
+			}()
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("open %d: %v", i, err)
+			}
+		}
+	})
+}
+
+func TestIncompleteErrorIsBounded(t *testing.T) {
+	t.Parallel()
+	var errs []string
+	for i := range 1000 {
+		errs = append(errs, fmt.Sprintf("download/expired: resource %d: %s", i, strings.Repeat("é", 100)))
+	}
+	s := (&incompleteError{errs: errs}).Error()
+	if len(s) > maxErrorBytes+100 || !strings.HasSuffix(s, "and 980 more (see the report)") {
+		t.Errorf("%d bytes, ending %q", len(s), s[max(0, len(s)-60):])
+	}
+	if !utf8.ValidString(s) {
+		t.Error("cut inside a character")
+	}
+	if got := (&incompleteError{errs: []string{"a", "b"}}).Error(); got != "follow-up incomplete: a; b" {
+		t.Errorf("%q", got)
 	}
 }

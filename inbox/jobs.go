@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 
@@ -99,11 +100,28 @@ type incompleteError struct {
 	errs []string
 }
 
+// maxErrorLines and maxErrorBytes bound what one attempt records as its
+// error (River keeps every attempt's): the report in the archive lists them
+// all.
+const (
+	maxErrorLines = 20
+	maxErrorBytes = 4 << 10
+)
+
 func (e *incompleteError) Error() string {
 	if len(e.errs) == 0 {
 		return "follow-up incomplete"
 	}
-	return "follow-up incomplete: " + strings.Join(e.errs, "; ")
+	lines := e.errs
+	more := ""
+	if len(lines) > maxErrorLines {
+		lines, more = lines[:maxErrorLines], fmt.Sprintf("; and %d more (see the report)", len(e.errs)-maxErrorLines)
+	}
+	s := "follow-up incomplete: " + strings.Join(lines, "; ")
+	if len(s) > maxErrorBytes {
+		s = strings.ToValidUTF8(s[:maxErrorBytes], "") + "…"
+	}
+	return s + more
 }
 
 // worker runs the injected FollowUp for each job and turns its outcome into

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/boltfetch/boltfetch/inbox"
 )
@@ -356,6 +357,9 @@ func (c Config) loadTLS() (*tls.Config, error) {
 func trimmedLine(s string, n int) string {
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > n {
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n-- // do not cut a character in two
+		}
 		s = s[:n] + "…"
 	}
 	return s

@@ -45,7 +45,6 @@ func parseBolt(body []byte) (int64, bool, error) {
 
 func readTestdata(tb testing.TB, name string) []byte {
 	tb.Helper()
-	// Paradime's examples live once, at the module root (harden-client).
 	b, err := os.ReadFile(sharedtest.Fixture(tb, "paradime/"+name))
 	if err != nil {
 		tb.Fatal(err)

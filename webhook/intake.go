@@ -44,12 +44,12 @@ func (h *Handler) intake(w http.ResponseWriter, r *http.Request) {
 		h.reject(w, r, http.StatusUnsupportedMediaType, ReasonMediaType, "a form encoding was sent; the payload must be a JSON body")
 		return
 	}
-	max := h.cfg.MaxPayloadSize
-	if r.ContentLength > max {
+	limit := h.cfg.MaxPayloadSize
+	if r.ContentLength > limit {
 		h.reject(w, r, http.StatusRequestEntityTooLarge, ReasonTooLarge, "the body is larger than the maximum payload size")
 		return
 	}
-	body, err := readBody(w, r, max)
+	body, err := readBody(w, r, limit)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		var ne net.Error
@@ -128,15 +128,15 @@ func isForm(contentType string) bool {
 	return mt == "application/x-www-form-urlencoded" || mt == "multipart/form-data"
 }
 
-// readBody reads the whole body, at most max bytes, into one buffer sized by
-// Content-Length when it is declared.
-func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
-	body := http.MaxBytesReader(w, r.Body, max)
+// readBody reads the whole body, at most limit bytes, into one buffer sized
+// by Content-Length when it is declared.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	body := http.MaxBytesReader(w, r.Body, limit)
 	size := int64(4 << 10)
 	if r.ContentLength >= 0 {
 		size = r.ContentLength + 1 // +1: the read that sees EOF needs no growth
 	}
-	buf := make([]byte, 0, min(size, max+1))
+	buf := make([]byte, 0, min(size, limit+1))
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]

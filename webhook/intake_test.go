@@ -2,10 +2,12 @@ package webhook_test
 
 import (
 	"bytes"
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/boltfetch/boltfetch/inbox"
 	"github.com/boltfetch/boltfetch/webhook"
@@ -47,13 +49,13 @@ func TestIntakeAnswers(t *testing.T) {
 		{name: "started payload", rq: request{body: started, header: bearer(testToken)},
 			status: 202, body: `{"state":"ignored"}`, queued: 0},
 		{name: "not JSON", rq: request{body: []byte("hello"), header: bearer(testToken)},
-			status: 400, errHas: "not one JSON object", queued: 0},
+			status: 400, errHas: "JSON object", queued: 0},
 		{name: "truncated JSON", rq: request{body: completed[:len(completed)/2], header: bearer(testToken)},
-			status: 400, errHas: "not one JSON object", queued: 0},
+			status: 400, errHas: "JSON object", queued: 0},
 		{name: "empty body", rq: request{body: nil, header: bearer(testToken)},
-			status: 400, errHas: "not one JSON object", queued: 0},
+			status: 400, errHas: "JSON object", queued: 0},
 		{name: "JSON array", rq: request{body: []byte(`[1,2]`), header: bearer(testToken)},
-			status: 400, errHas: "not one JSON object", queued: 0},
+			status: 400, errHas: "JSON object", queued: 0},
 		{name: "JSON object, not a Bolt payload", rq: request{body: []byte(`{"hello":"world"}`), header: bearer(testToken)},
 			status: 400, errHas: "not a Bolt payload", queued: 0},
 		{name: "completed payload without api_url", rq: request{body: []byte(`{"id":5,"commands":[{"id":1}]}`), header: bearer(testToken)},
@@ -261,4 +263,19 @@ func TestDepthScrapeBounded(t *testing.T) {
 		t.Error("depth reported for a queue that did not answer")
 	}
 	metricValue(t, text, `boltfetch_webhook_deliveries_total{outcome="accepted",reason=""}`)
+}
+
+// TestRefusalReasonIsOneShortLine: a parser's long, multi-line error reaches
+// the sender as one line of at most 300 bytes, valid UTF-8.
+func TestRefusalReasonIsOneShortLine(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("é\n", 400)
+	h := newHandler(t, newMemQueue(), func(c *webhook.Config) {
+		c.Parse = func([]byte) (int64, bool, error) { return 0, false, errors.New(long) }
+	})
+	w := do(h, request{body: []byte(`{}`), header: bearer(testToken)})
+	reason, _ := decodeBody(t, w)["error"].(string)
+	if w.Code != 400 || strings.ContainsAny(reason, "\n\r") || len(reason) > 300+len("…") || !utf8.ValidString(reason) || strings.ContainsRune(reason, utf8.RuneError) {
+		t.Fatalf("%d %q", w.Code, reason)
+	}
 }

@@ -42,6 +42,7 @@ type serveOptions struct {
 	InsecureNoAuth bool
 	TLSCert        string
 	TLSKey         string
+	UI             bool
 
 	reconcile reconcileFlags // --reconcile-* (reconcile.go)
 }
@@ -120,6 +121,7 @@ at the next start.`,
 	f.BoolVar(&opts.InsecureNoAuth, "insecure-no-auth", false, "accept deliveries without a token (anyone who can reach the port can post runs)")
 	f.StringVar(&opts.TLSCert, "tls-cert", "", "serve TLS with this PEM certificate (with --tls-key); usually a reverse proxy ends TLS instead")
 	f.StringVar(&opts.TLSKey, "tls-key", "", "the PEM key of --tls-cert")
+	f.BoolVar(&opts.UI, "ui", false, "serve River's job UI under /ui/, behind HTTP Basic auth (user boltfetch, password a webhook token)")
 	addReconcileFlags(f, &opts.reconcile)
 	return cmd
 }
@@ -202,6 +204,9 @@ func (opts *serveOptions) config() (serveConfig, error) {
 	}
 	if len(tokens) > 0 && opts.InsecureNoAuth {
 		return sc, errors.New("--insecure-no-auth with a webhook token: choose one")
+	}
+	if opts.UI && opts.InsecureNoAuth {
+		return sc, errors.New("--ui needs a webhook token (the UI can cancel and delete jobs): drop --insecure-no-auth")
 	}
 	sc.webhook = webhook.Config{
 		Tokens: tokens, InsecureNoAuth: opts.InsecureNoAuth,
@@ -294,6 +299,11 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 	reconcileInbox = ib
 
 	wcfg := sc.webhook
+	if opts.UI {
+		if wcfg.UI, err = ib.UI("/ui", log); err != nil {
+			return err
+		}
+	}
 	wcfg.Queue, wcfg.Parse, wcfg.Metrics, wcfg.Logger = ib, parseFunc(sc.fetch.maxPayload), metrics, log
 	h, err := webhook.New(wcfg)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/exec"
@@ -517,4 +518,71 @@ func TestServeReplicas(t *testing.T) {
 		t.Error("no run of the killed replica was run again (attempts ≥ 2)")
 	}
 	checkArchived(t, out, slow)
+}
+
+// TestServeUIInChromium opens River's job UI (--ui) in a real browser,
+// headless Debian chromium, through HTTP Basic auth: it takes a screenshot
+// and checks that the page rendered the inbox's job. It skips where chromium
+// is absent.
+func TestServeUIInChromium(t *testing.T) {
+	t.Parallel()
+	browser, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Skip("chromium is not installed (apt-get install chromium)")
+	}
+	f := newE2EFake(t, 0)
+	payloads := f.addRuns(t, 9100, 1)
+	p := startServe(t, f, "--data-dir", t.TempDir(), "--out", t.TempDir(), "--ui")
+	postAll(t, p, payloads)
+	waitFor(t, 30*time.Second, "the run done", func() bool { return len(p.runsIn(t, "done")) == 1 })
+
+	// Without credentials the UI is refused.
+	resp, err := http.Get("http://" + p.addr + "/ui/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("GET /ui/ without credentials: %d, want 401", resp.StatusCode)
+	}
+
+	// A browser cannot be handed a Basic auth header on its command line,
+	// and a page whose URL holds credentials may not fetch() its API, so a
+	// loopback proxy adds the header, as a user's browser does once the
+	// password is typed.
+	backend, _ := url.Parse("http://" + p.addr)
+	rp := httputil.NewSingleHostReverseProxy(backend)
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.SetBasicAuth("boltfetch", e2eToken)
+		rp.ServeHTTP(w, r)
+	}))
+	defer proxy.Close()
+	dir := t.TempDir()
+	shot := filepath.Join(dir, "ui.png")
+	target := proxy.URL + "/ui/jobs?state=completed"
+	common := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+		"--user-data-dir=" + filepath.Join(dir, "profile"), "--window-size=1280,800", "--virtual-time-budget=8000"}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, browser, append(common, "--screenshot="+shot, target)...).CombinedOutput(); err != nil {
+		t.Fatalf("chromium --screenshot: %v\n%s", err, out)
+	}
+	if keep := os.Getenv("BOLTFETCH_UI_SCREENSHOT"); keep != "" { // to look at it
+		if b, err := os.ReadFile(shot); err == nil {
+			os.WriteFile(keep, b, 0o644) //nolint:errcheck
+		}
+	}
+	if fi, err := os.Stat(shot); err != nil || fi.Size() < 5000 {
+		t.Errorf("screenshot %v, %v: want a PNG of the page", fi, err)
+	}
+	dom, err := exec.CommandContext(ctx, browser, append(common, "--dump-dom", target)...).Output()
+	if err != nil {
+		t.Fatalf("chromium --dump-dom: %v", err)
+	}
+	if !bytes.Contains(dom, []byte("boltfetch_follow_up")) {
+		t.Errorf("the UI did not render the inbox's job (no boltfetch_follow_up in the page):\n%.2000s", dom)
+	}
+	if bytes.Contains(dom, []byte("/api/v1/")) {
+		t.Error("the UI shows a payload's api_url")
+	}
 }

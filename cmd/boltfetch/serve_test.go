@@ -56,7 +56,7 @@ func TestServeTakesFetchFlags(t *testing.T) {
 	for name, def := range map[string]string{
 		"listen": ":8080", "workers": "2", "data-dir": "./boltfetch-data", "inbox": "", "max-attempts": "5",
 		"job-timeout": "30m0s", "shutdown-timeout": "30s", "retention": "30d", "log-format": "text",
-		"token": "[]", "token-file": "", "api-secret-file": "", "insecure-no-auth": "false", "tls-cert": "", "tls-key": "",
+		"token": "[]", "token-file": "", "ui": "false", "api-secret-file": "", "insecure-no-auth": "false", "tls-cert": "", "tls-key": "",
 	} {
 		if f := serve.Lookup(name); f == nil || f.DefValue != def {
 			t.Errorf("--%s: %v, want default %q", name, f, def)
@@ -115,6 +115,7 @@ func TestServeConfig(t *testing.T) {
 		{[]string{"--insecure-no-auth", "--data-dir", " "}, "--data-dir"},
 		{[]string{"--insecure-no-auth", "--concurrency", "0"}, "--concurrency"},
 		{[]string{"--token-file", filepath.Join(dir, "none")}, "--token-file"},
+		{[]string{"--insecure-no-auth", "--ui"}, "--ui needs a webhook token"},
 	} {
 		_, err := parseServe(t, creds, tt.args...).config()
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
