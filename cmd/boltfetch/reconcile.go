@@ -37,8 +37,10 @@ func addReconcileFlags(f *pflag.FlagSet, r *reconcileFlags) {
 }
 
 // check validates the reconciler's flags; endpoint is the configured API
-// endpoint, which the reconciler needs.
-func (r *reconcileFlags) check(endpoint string) error {
+// endpoint, which the reconciler needs, and retention how long the inbox
+// remembers a run (a run forgotten but still listed would be followed up
+// again).
+func (r *reconcileFlags) check(endpoint string, retention time.Duration) error {
 	if len(r.Schedules) == 0 {
 		return nil
 	}
@@ -54,6 +56,8 @@ func (r *reconcileFlags) check(endpoint string) error {
 		return fmt.Errorf("--reconcile-grace %s: want 0 or more", r.Grace)
 	case r.Lookback <= r.Grace:
 		return fmt.Errorf("--reconcile-lookback %s: want more than --reconcile-grace (%s)", r.Lookback, r.Grace)
+	case r.Lookback >= retention:
+		return fmt.Errorf("--reconcile-lookback %s: want less than --retention (%s), or runs the inbox forgot would be followed up again", r.Lookback, retention)
 	case endpoint == "":
 		return errors.New("--reconcile-schedule asks the API directly: set --api-endpoint or PARADIME_API_ENDPOINT")
 	}

@@ -28,6 +28,7 @@ func TestServeReconcileFlags(t *testing.T) {
 		{[]string{"--reconcile-schedule", "daily", "--reconcile-every", "1ms"}, env, "--reconcile-every"},
 		{[]string{"--reconcile-schedule", "daily", "--reconcile-grace", "-1s"}, env, "--reconcile-grace"},
 		{[]string{"--reconcile-schedule", "daily", "--reconcile-lookback", "5m"}, env, "--reconcile-lookback"},
+		{[]string{"--reconcile-schedule", "daily", "--retention", "12h"}, env, "want less than --retention"},
 	} {
 		_, err := parseServe(t, tc.env, tc.args...).config()
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

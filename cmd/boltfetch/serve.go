@@ -154,10 +154,10 @@ func (opts *serveOptions) config() (serveConfig, error) {
 		return sc, err
 	}
 	sc.fetch = fc
-	if err := opts.reconcile.check(fc.client.Endpoint); err != nil {
+	if sc.retention, err = parseRetention(opts.Retention); err != nil {
 		return sc, err
 	}
-	if sc.retention, err = parseRetention(opts.Retention); err != nil {
+	if err := opts.reconcile.check(fc.client.Endpoint, sc.retention); err != nil {
 		return sc, err
 	}
 	switch opts.LogFormat {
