@@ -93,6 +93,10 @@ type Config struct {
 	// for operations (List, Status, Retry) needs none.
 	FollowUp FollowUp
 
+	// Periodic are tasks run every so often while the inbox is started, on
+	// one process at a time (see Periodic). They need FollowUp (workers).
+	Periodic []Periodic
+
 	// Logger receives the inbox's and River's logs. Default: discard.
 	Logger *slog.Logger
 }
@@ -158,6 +162,7 @@ func (c Config) withDefaults() (Config, error) {
 	case c.GroupCommitWindow > MaxGroupCommitWindow:
 		p = append(p, fmt.Sprintf("group commit window %s: want at most %s", c.GroupCommitWindow, MaxGroupCommitWindow))
 	}
+	p = append(p, checkPeriodic(c.Periodic)...)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}

@@ -163,6 +163,7 @@ func riverConfig(cfg Config, w *worker) *river.Config {
 		river.AddWorker(workers, w)
 		rc.Workers = workers
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
+		addPeriodic(rc, workers, cfg.Periodic)
 	}
 	return rc
 }

@@ -54,6 +54,7 @@ type fetchOptions struct {
 	Lineage            lineageFlags
 
 	archiveFlags
+	pull pullFlags // --run-id and its names (pull.go)
 }
 
 func newFetchCmd(io *iostreams, runF func(*fetchOptions) error) *cobra.Command {
@@ -82,8 +83,11 @@ no temp file is left, and the report of what was done is written (exit 1).`,
 		Example: `  boltfetch fetch payload.json
   curl -s ... | boltfetch fetch --format json - > report.json
   boltfetch fetch --artifacts '*' --logs failed --allow-host api.eu.example.com payload.json`,
-		Args: cobra.ExactArgs(1),
+		Args: fetchArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("run-id") {
+				return runFetchRunID(cmd.Context(), opts, runF)
+			}
 			opts.Payload = args[0]
 			if runF != nil {
 				return runF(opts)
@@ -93,6 +97,7 @@ no temp file is left, and the report of what was done is written (exit 1).`,
 	}
 	f := cmd.Flags()
 	addFollowUpFlags(f, opts)
+	addPullFlags(f, &opts.pull)
 	f.StringVar(&opts.Format, "format", "text", "report format on stdout: text, json or markdown")
 	f.BoolVar(&opts.FailOnDBTFailure, "fail-on-dbt-failure", false, "exit 3 when the follow-up is complete but dbt itself failed (a failed command or node); for CI")
 	return cmd

@@ -90,6 +90,7 @@ func newRootCmd(io *iostreams) *cobra.Command {
 		newLineageCmd(io, nil),
 		newServeCmd(io, nil),
 		newInboxCmd(io),
+		newBackfillCmd(io, nil),
 	)
 	return root
 }

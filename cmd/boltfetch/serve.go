@@ -43,6 +43,8 @@ type serveOptions struct {
 	TLSCert        string
 	TLSKey         string
 	UI             bool
+
+	reconcile reconcileFlags // --reconcile-* (reconcile.go)
 }
 
 // storeOptions name the inbox: the SQLite data dir, or PostgreSQL. serve and
@@ -120,6 +122,7 @@ at the next start.`,
 	f.StringVar(&opts.TLSCert, "tls-cert", "", "serve TLS with this PEM certificate (with --tls-key); usually a reverse proxy ends TLS instead")
 	f.StringVar(&opts.TLSKey, "tls-key", "", "the PEM key of --tls-cert")
 	f.BoolVar(&opts.UI, "ui", false, "serve River's job UI under /ui/, behind HTTP Basic auth (user boltfetch, password a webhook token)")
+	addReconcileFlags(f, &opts.reconcile)
 	return cmd
 }
 
@@ -152,6 +155,9 @@ func (opts *serveOptions) config() (serveConfig, error) {
 	}
 	sc.fetch = fc
 	if sc.retention, err = parseRetention(opts.Retention); err != nil {
+		return sc, err
+	}
+	if err := opts.reconcile.check(fc.client.Endpoint, sc.retention); err != nil {
 		return sc, err
 	}
 	switch opts.LogFormat {
@@ -285,11 +291,16 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 
 	icfg := sc.inbox
 	icfg.FollowUp, icfg.Logger = w.followUp, log
+	var reconcileInbox *inbox.Inbox
+	if err := opts.reconcile.addTo(&icfg, sc.fetch.client, w.fopts.Limiter, &reconcileInbox, metrics, log); err != nil {
+		return withCode(exitBadInput, err)
+	}
 	ib, err := inbox.Open(ctx, icfg)
 	if err != nil {
 		return withCode(exitBadInput, wordInbox(err))
 	}
 	defer ib.Close()
+	reconcileInbox = ib
 
 	wcfg := sc.webhook
 	if opts.UI {

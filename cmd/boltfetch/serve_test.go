@@ -39,8 +39,11 @@ func TestServeTakesFetchFlags(t *testing.T) {
 	io := &iostreams{}
 	fetch, serve := newFetchCmd(io, nil).Flags(), newServeCmd(io, nil).Flags()
 	fetch.VisitAll(func(f *pflag.Flag) {
-		if f.Name == "format" || f.Name == "fail-on-dbt-failure" {
+		switch f.Name {
+		case "format", "fail-on-dbt-failure":
 			return // fetch prints a report; serve does not
+		case "run-id", "schedule", "workspace":
+			return // fetch's pull mode (pull.go); serve reconciles with its --reconcile-* flags
 		}
 		s := serve.Lookup(f.Name)
 		if s == nil {
