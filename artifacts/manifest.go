@@ -449,7 +449,7 @@ func (mr *manifestReader) read() error {
 				err = mr.oversized(err, "metadata", []byte("generated_at"))
 			}
 		case "results", "elapsed_time":
-			err = wrongArtifact("this is a run_results (it has %q), not a manifest; swap the two files?", string(name))
+			err = runResultsInManifest(name)
 		default:
 			// macros, docs, sources, child_map, disabled, semantic
 			// models...: skipped without being decoded.
@@ -461,7 +461,7 @@ func (mr *manifestReader) read() error {
 		return err
 	}
 	if !sawNodes {
-		return wrongArtifact("no \"nodes\" object: this JSON is not a dbt manifest")
+		return noNodes()
 	}
 	return nil
 }

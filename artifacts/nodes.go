@@ -290,13 +290,13 @@ func (s *NodeSet) readRunResults(ctx context.Context, open Opener) error {
 				return nil
 			})
 		case "nodes", "parent_map", "child_map", "macros", "sources":
-			return wrongArtifact("this is a manifest (it has %q), not a run_results; swap the two files?", string(name))
+			return manifestInRunResults(name)
 		}
 		_, err := sk.value(false)
 		return err
 	})
 	if err == nil && !sawResults {
-		err = wrongArtifact("no \"results\" array: this JSON is not a dbt run_results")
+		err = noResults()
 	}
 	if err != nil {
 		return classify(s.opts.RunResultsName, sk.offset(), err)
@@ -552,13 +552,13 @@ func (s *NodeSet) scanManifest(ctx context.Context) error {
 				return nil
 			})
 		case "results", "elapsed_time":
-			return wrongArtifact("this is a run_results (it has %q), not a manifest; swap the two files?", string(name))
+			return runResultsInManifest(name)
 		}
 		_, err := sk.value(false)
 		return err
 	})
 	if err == nil && !sawNodes {
-		err = wrongArtifact("no \"nodes\" object: this JSON is not a dbt manifest")
+		err = noNodes()
 	}
 	if err != nil {
 		return classify(s.opts.ManifestName, sk.offset(), err)
