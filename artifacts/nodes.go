@@ -188,26 +188,22 @@ func ScanNodes(ctx context.Context, manifest, runResults Opener, opts Options) (
 // Len is the number of results.
 func (s *NodeSet) Len() int { return s.results.n }
 
-func (s *NodeSet) intern(b []byte) int32 {
-	if i, ok := s.index[string(b)]; ok {
-		return i
-	}
-	id := string(b)
-	i := int32(len(s.ids))
-	s.ids = append(s.ids, id)
-	s.index[id] = i
-	return i
-}
+// intern interns a node id.
+func (s *NodeSet) intern(b []byte) int32 { return internIn(&s.ids, s.index, b) }
 
 // word interns a small repeated string.
-func (s *NodeSet) word(b []byte) uint32 {
-	if i, ok := s.wordIx[string(b)]; ok {
+func (s *NodeSet) word(b []byte) uint32 { return internIn(&s.words, s.wordIx, b) }
+
+// internIn returns the index of b in list (ix maps each string of list to
+// its index), adding it when it is new.
+func internIn[T int32 | uint32](list *[]string, ix map[string]T, b []byte) T {
+	if i, ok := ix[string(b)]; ok {
 		return i
 	}
-	w := string(b)
-	i := uint32(len(s.words))
-	s.words = append(s.words, w)
-	s.wordIx[w] = i
+	v := string(b)
+	i := T(len(*list))
+	*list = append(*list, v)
+	ix[v] = i
 	return i
 }
 
@@ -295,11 +291,18 @@ func (s *NodeSet) readRunResults(ctx context.Context, open Opener) error {
 		_, err := sk.value(false)
 		return err
 	})
-	if err == nil && !sawResults {
-		err = noResults()
+	return endPass(s.opts.RunResultsName, sk, err, sawResults, noResults)
+}
+
+// endPass ends a top-level pass over file: err, classified at the
+// skimmer's offset, or, when the pass went through, missing() if the member
+// that makes the file the artifact it should be was not seen.
+func endPass(file string, sk *skimmer, err error, saw bool, missing func() error) error {
+	if err == nil && !saw {
+		err = missing()
 	}
 	if err != nil {
-		return classify(s.opts.RunResultsName, sk.offset(), err)
+		return classify(file, sk.offset(), err)
 	}
 	return nil
 }
@@ -557,11 +560,8 @@ func (s *NodeSet) scanManifest(ctx context.Context) error {
 		_, err := sk.value(false)
 		return err
 	})
-	if err == nil && !sawNodes {
-		err = noNodes()
-	}
-	if err != nil {
-		return classify(s.opts.ManifestName, sk.offset(), err)
+	if err := endPass(s.opts.ManifestName, sk, err, sawNodes, noNodes); err != nil {
+		return err
 	}
 	if len(oversized) > 0 {
 		s.Warnings = append(s.Warnings, fmt.Sprintf("%d manifest value(s) over the %d bytes one value may hold in memory (the node size limit) were skipped, so their details are missing: %s", len(oversized), s.opts.MaxNodeBytes, strings.Join(firstN(oversized, 5), ", ")))
