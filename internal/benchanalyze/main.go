@@ -63,11 +63,7 @@ func run(dir string, nodes int, frac float64, runs int) error {
 	if generated {
 		fmt.Printf("generated: %v\n", truth.Counts)
 	}
-	mi, err := os.Stat(manifest)
-	if err != nil {
-		return err
-	}
-	ri, err := os.Stat(runResults)
+	mMB, rMB, err := benchproc.PairMB(manifest, runResults)
 	if err != nil {
 		return err
 	}
@@ -80,7 +76,7 @@ func run(dir string, nodes int, frac float64, runs int) error {
 		return err
 	}
 	fmt.Printf("manifest %s: %.1f MB, run_results: %.1f MB, %d nodes, %d runs each\n",
-		manifest, float64(mi.Size())/1e6, float64(ri.Size())/1e6, nodes, runs)
+		manifest, mMB, rMB, nodes, runs)
 	fmt.Printf("load average before: %s\n", benchproc.LoadAvg())
 	defer func() { fmt.Printf("load average after: %s\n", benchproc.LoadAvg()) }()
 

@@ -80,11 +80,7 @@ func run(dir string, runs, commands, nodes, concurrency int, latency time.Durati
 	apiURL, payload := f[0], f[1]
 	manifest := filepath.Join(data, "manifest.json")
 	runResults := filepath.Join(data, "run_results.json")
-	mi, err := os.Stat(manifest)
-	if err != nil {
-		return err
-	}
-	ri, err := os.Stat(runResults)
+	mMB, rMB, err := benchproc.PairMB(manifest, runResults)
 	if err != nil {
 		return err
 	}
@@ -93,7 +89,7 @@ func run(dir string, runs, commands, nodes, concurrency int, latency time.Durati
 		return err
 	}
 	fmt.Printf("run: %d commands, each a %.1f MB manifest + %.1f MB run_results; fake: %s latency, %.0f MB/s per connection; --concurrency %d; %d runs\n",
-		commands, float64(mi.Size())/1e6, float64(ri.Size())/1e6, latency, float64(bandwidth)/1e6, concurrency, runs)
+		commands, mMB, rMB, latency, float64(bandwidth)/1e6, concurrency, runs)
 
 	fetch := func(bin string) (benchproc.Measure, error) {
 		out := filepath.Join(dir, "archive")

@@ -47,11 +47,7 @@ func run(dir string, nodes, runs int) error {
 	if _, _, err := benchproc.EnsurePair(manifest, runResults, dbtgen.Spec{Nodes: nodes, Seed: 1, FailModels: 5, FailTests: 5, WarnTests: 5}); err != nil {
 		return err
 	}
-	mi, err := os.Stat(manifest)
-	if err != nil {
-		return err
-	}
-	ri, err := os.Stat(runResults)
+	mMB, rMB, err := benchproc.PairMB(manifest, runResults)
 	if err != nil {
 		return err
 	}
@@ -64,7 +60,7 @@ func run(dir string, nodes, runs int) error {
 	if err := benchproc.Build(bin, "github.com/boltfetch/boltfetch/cmd/boltfetch"); err != nil {
 		return err
 	}
-	fmt.Printf("manifest %.1f MB, run_results %.1f MB, %d nodes, %d runs\n", float64(mi.Size())/1e6, float64(ri.Size())/1e6, nodes, runs)
+	fmt.Printf("manifest %.1f MB, run_results %.1f MB, %d nodes, %d runs\n", mMB, rMB, nodes, runs)
 	fmt.Println()
 	fmt.Println("| run | wall | CPU (user+sys) | events | events/s | NDJSON written | input MB/s | peak RSS |")
 	fmt.Println("| --- | --- | --- | --- | --- | --- | --- | --- |")
@@ -82,7 +78,7 @@ func run(dir string, nodes, runs int) error {
 		if err != nil {
 			return err
 		}
-		in := float64(mi.Size()+ri.Size()) / 1e6
+		in := mMB + rMB
 		fmt.Printf("| %d | %.2f s | %.2f s | %d | %.0f | %.1f MB | %.0f | %d MB |\n", i+1, wall.Seconds(), m.CPU.Seconds(), events,
 			float64(events)/wall.Seconds(), float64(bytes)/1e6, in/wall.Seconds(), m.PeakRSS/1024)
 		os.Remove(out)

@@ -173,6 +173,20 @@ func EnsurePair(manifest, runResults string, spec dbtgen.Spec) (truth dbtgen.Tru
 	return truth, true, errors.Join(err, mw.Flush(), rw.Flush(), mf.Close(), rf.Close())
 }
 
+// PairMB is the size of the manifest and of the run_results, in MB (1e6
+// bytes), as the benchmarks print them.
+func PairMB(manifest, runResults string) (m, r float64, err error) {
+	mi, err := os.Stat(manifest)
+	if err != nil {
+		return 0, 0, err
+	}
+	ri, err := os.Stat(runResults)
+	if err != nil {
+		return 0, 0, err
+	}
+	return float64(mi.Size()) / 1e6, float64(ri.Size()) / 1e6, nil
+}
+
 // Ready prints the handshake line a server process writes on stdout once
 // it serves: "ready" and the fields, separated by spaces.
 func Ready(fields ...string) {
