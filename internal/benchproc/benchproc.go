@@ -42,7 +42,9 @@ type Measure struct {
 	RusageMaxRSS int64
 }
 
-// PollInterval is how often [Run] reads the child's VmHWM.
+// PollInterval is how often [Run] reads the child's VmHWM. Growth in the
+// last interval before the child exits is not seen (an exited child's
+// /proc entry has no memory figures), so a run should last many intervals.
 const PollInterval = 10 * time.Millisecond
 
 // Run runs cmd to its end and returns its cost. Unless set by the caller,
