@@ -95,6 +95,29 @@ func wrongArtifact(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrWrongArtifact, fmt.Sprintf(format, args...))
 }
 
+// The words of a wrong artifact, shared by the analysis (manifest.go,
+// runresults.go) and the node scanner (nodes.go).
+
+// manifestInRunResults is the error of a run_results file holding member
+// name, which only a manifest has (nodes, parent_map...).
+func manifestInRunResults(name []byte) error {
+	return wrongArtifact("this is a manifest (it has %q), not a run_results; swap the two files?", string(name))
+}
+
+// runResultsInManifest is the error of a manifest holding member name,
+// which only a run_results has (results, elapsed_time).
+func runResultsInManifest(name []byte) error {
+	return wrongArtifact("this is a run_results (it has %q), not a manifest; swap the two files?", string(name))
+}
+
+// noNodes is the error of a manifest without its "nodes" object.
+func noNodes() error { return wrongArtifact("no \"nodes\" object: this JSON is not a dbt manifest") }
+
+// noResults is the error of a run_results without its "results" array.
+func noResults() error {
+	return wrongArtifact("no \"results\" array: this JSON is not a dbt run_results")
+}
+
 // classify turns a decoder error into a ParseError with a sentinel cause.
 // offset is the decoder's position; a syntax error's own offset wins.
 func classify(file string, offset int64, err error) *ParseError {

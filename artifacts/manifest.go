@@ -420,102 +420,58 @@ func (mr *manifestReader) read() error {
 		}
 		return wrongArtifact("a manifest must be a JSON object, this file holds a JSON %s", kindName(jsontext.Kind(c)))
 	}
-	sk.pos++
 	sawNodes := false
-	if c, err := sk.peek(); err == nil && c == '}' {
-		sk.pos++
-	} else {
-		for more := true; more; {
-			name, err := sk.key()
-			if err != nil {
-				return err
+	err = topMembers(sk, func(name []byte) (err error) {
+		switch string(name) {
+		case "metadata":
+			var v []byte
+			if v, err = sk.value(true); err == nil {
+				dec := valueDecoder(v)
+				mr.m.meta, err = readMetadata(dec)
+				putDecoder(dec)
+			} else {
+				err = mr.oversized(err, "metadata", nil)
 			}
-			switch string(name) {
-			case "metadata":
-				var v []byte
-				if v, err = sk.value(true); err == nil {
-					dec := valueDecoder(v)
-					mr.m.meta, err = readMetadata(dec)
-					putDecoder(dec)
-				} else {
-					err = mr.oversized(err, "metadata", nil)
-				}
-			case "nodes":
-				sawNodes = true
-				err = mr.members(entryNode)
-			case "unit_tests":
-				err = mr.members(entryNode)
-			case "parent_map":
-				mr.m.g.hasPmap = true
-				err = mr.members(entryParentMap)
-			case "generated_at":
-				// Pre-0.19 manifests put it at the top level.
-				var v []byte
-				if v, err = sk.value(true); err == nil {
-					mr.m.meta.GeneratedAt = looseValueString(v)
-				} else {
-					err = mr.oversized(err, "metadata", []byte("generated_at"))
-				}
-			case "results", "elapsed_time":
-				err = wrongArtifact("this is a run_results (it has %q), not a manifest; swap the two files?", string(name))
-			default:
-				// macros, docs, sources, child_map, disabled, semantic
-				// models...: skipped without being decoded.
-				_, err = sk.value(false)
+		case "nodes":
+			sawNodes = true
+			err = mr.members(entryNode)
+		case "unit_tests":
+			err = mr.members(entryNode)
+		case "parent_map":
+			mr.m.g.hasPmap = true
+			err = mr.members(entryParentMap)
+		case "generated_at":
+			// Pre-0.19 manifests put it at the top level.
+			var v []byte
+			if v, err = sk.value(true); err == nil {
+				mr.m.meta.GeneratedAt = looseValueString(v)
+			} else {
+				err = mr.oversized(err, "metadata", []byte("generated_at"))
 			}
-			if err != nil {
-				return err
-			}
-			if more, err = sk.next('}'); err != nil {
-				return err
-			}
+		case "results", "elapsed_time":
+			err = runResultsInManifest(name)
+		default:
+			// macros, docs, sources, child_map, disabled, semantic
+			// models...: skipped without being decoded.
+			_, err = sk.value(false)
 		}
-	}
-	if err := sk.end(); err != nil {
+		return err
+	})
+	if err != nil {
 		return err
 	}
 	if !sawNodes {
-		return wrongArtifact("no \"nodes\" object: this JSON is not a dbt manifest")
+		return noNodes()
 	}
 	return nil
 }
 
 // members reads the object that comes next (nodes, unit_tests or
-// parent_map) member by member. A value that is not an object is skipped.
+// parent_map) member by member (skimMembers). A value that is not an object
+// is skipped.
 func (mr *manifestReader) members(kind entryKind) error {
 	sk := mr.sk
-	c, err := sk.peek()
-	if err == io.EOF {
-		return sk.errAt("an object")
-	}
-	if err != nil {
-		return err
-	}
-	if c != '{' {
-		_, err := sk.value(false)
-		return err
-	}
-	sk.pos++
-	if c, err := sk.peek(); err == nil && c == '}' {
-		sk.pos++
-		return nil
-	}
-	for n := 0; ; n++ {
-		if n%4096 == 0 && mr.ctx.Err() != nil {
-			return mr.ctx.Err()
-		}
-		name, err := sk.key()
-		if err != nil {
-			return err
-		}
-		if bytes.IndexByte(name, '\\') >= 0 {
-			quoted := append(append(append(mr.valBuf[:0], '"'), name...), '"')
-			id, err := jsontext.AppendUnquote(nil, quoted)
-			if err != nil {
-				return &ParseError{Offset: sk.offset(), Err: fmt.Errorf("%w: bad escape in member name", ErrNotJSON)}
-			}
-			name = id
-		}
+	return skimMembers(mr.ctx, sk, func(name []byte) error {
 		var vals [len(nodeMembers)][]byte
 		if kind == entryParentMap {
 			v, err := sk.value(true)
@@ -554,14 +510,8 @@ func (mr *manifestReader) members(kind entryKind) error {
 			// A node that is not an object still exists, without edges.
 			mr.queue(kind, name, vals)
 		}
-		more, err := sk.next('}')
-		if err != nil {
-			return err
-		}
-		if !more {
-			return nil
-		}
-	}
+		return nil
+	})
 }
 
 // readNode keeps the full detail of a reported node. While run_results is

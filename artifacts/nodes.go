@@ -188,26 +188,22 @@ func ScanNodes(ctx context.Context, manifest, runResults Opener, opts Options) (
 // Len is the number of results.
 func (s *NodeSet) Len() int { return s.results.n }
 
-func (s *NodeSet) intern(b []byte) int32 {
-	if i, ok := s.index[string(b)]; ok {
-		return i
-	}
-	id := string(b)
-	i := int32(len(s.ids))
-	s.ids = append(s.ids, id)
-	s.index[id] = i
-	return i
-}
+// intern interns a node id.
+func (s *NodeSet) intern(b []byte) int32 { return internIn(&s.ids, s.index, b) }
 
 // word interns a small repeated string.
-func (s *NodeSet) word(b []byte) uint32 {
-	if i, ok := s.wordIx[string(b)]; ok {
+func (s *NodeSet) word(b []byte) uint32 { return internIn(&s.words, s.wordIx, b) }
+
+// internIn returns the index of b in list (ix maps each string of list to
+// its index), adding it when it is new.
+func internIn[T int32 | uint32](list *[]string, ix map[string]T, b []byte) T {
+	if i, ok := ix[string(b)]; ok {
 		return i
 	}
-	w := string(b)
-	i := uint32(len(s.words))
-	s.words = append(s.words, w)
-	s.wordIx[w] = i
+	v := string(b)
+	i := T(len(*list))
+	*list = append(*list, v)
+	ix[v] = i
 	return i
 }
 
@@ -290,16 +286,23 @@ func (s *NodeSet) readRunResults(ctx context.Context, open Opener) error {
 				return nil
 			})
 		case "nodes", "parent_map", "child_map", "macros", "sources":
-			return wrongArtifact("this is a manifest (it has %q), not a run_results; swap the two files?", string(name))
+			return manifestInRunResults(name)
 		}
 		_, err := sk.value(false)
 		return err
 	})
-	if err == nil && !sawResults {
-		err = wrongArtifact("no \"results\" array: this JSON is not a dbt run_results")
+	return endPass(s.opts.RunResultsName, sk, err, sawResults, noResults)
+}
+
+// endPass ends a top-level pass over file: err, classified at the
+// skimmer's offset, or, when the pass went through, missing() if the member
+// that makes the file the artifact it should be was not seen.
+func endPass(file string, sk *skimmer, err error, saw bool, missing func() error) error {
+	if err == nil && !saw {
+		err = missing()
 	}
 	if err != nil {
-		return classify(s.opts.RunResultsName, sk.offset(), err)
+		return classify(file, sk.offset(), err)
 	}
 	return nil
 }
@@ -471,17 +474,27 @@ func typeOfID(id string) string {
 	return ""
 }
 
-// scanManifest is the first manifest pass.
-func (s *NodeSet) scanManifest(ctx context.Context) error {
+// manifestSkimmer opens the manifest for one pass: read ahead, within the
+// manifest size limit, holding one value up to the node size limit. done
+// closes it.
+func (s *NodeSet) manifestSkimmer(ctx context.Context) (sk *skimmer, done func(), err error) {
 	r, err := s.manifest(ctx)
 	if err != nil {
-		return &ParseError{File: s.opts.ManifestName, Err: err}
+		return nil, nil, &ParseError{File: s.opts.ManifestName, Err: err}
 	}
-	defer r.Close()
 	pf := newPrefetchReader(&limitReader{r: r, n: s.opts.MaxManifestBytes})
-	defer pf.Close()
-	sk := newSkimmer(pf)
+	sk = newSkimmer(pf)
 	sk.maxHold = int(s.opts.MaxNodeBytes)
+	return sk, func() { pf.Close(); r.Close() }, nil
+}
+
+// scanManifest is the first manifest pass.
+func (s *NodeSet) scanManifest(ctx context.Context) error {
+	sk, done, err := s.manifestSkimmer(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
 	sawNodes := false
 	var oversized []string
 	err = topMembers(sk, func(name []byte) error {
@@ -501,7 +514,7 @@ func (s *NodeSet) scanManifest(ctx context.Context) error {
 				sawNodes = true
 			}
 			source := string(name) == "sources"
-			return objectMembers2(ctx, sk, func(id []byte) error {
+			return skimMembers(ctx, sk, func(id []byte) error {
 				ri, executed := s.resultOf(id)
 				rt := typeOfID(string(id))
 				if !executed && !relationKind(rt) {
@@ -526,7 +539,7 @@ func (s *NodeSet) scanManifest(ctx context.Context) error {
 				return nil
 			})
 		case "parent_map":
-			return objectMembers2(ctx, sk, func(id []byte) error {
+			return skimMembers(ctx, sk, func(id []byte) error {
 				ri, ok := s.resultOf(id)
 				if !ok {
 					_, err := sk.value(false)
@@ -542,16 +555,13 @@ func (s *NodeSet) scanManifest(ctx context.Context) error {
 				return nil
 			})
 		case "results", "elapsed_time":
-			return wrongArtifact("this is a run_results (it has %q), not a manifest; swap the two files?", string(name))
+			return runResultsInManifest(name)
 		}
 		_, err := sk.value(false)
 		return err
 	})
-	if err == nil && !sawNodes {
-		err = wrongArtifact("no \"nodes\" object: this JSON is not a dbt manifest")
-	}
-	if err != nil {
-		return classify(s.opts.ManifestName, sk.offset(), err)
+	if err := endPass(s.opts.ManifestName, sk, err, sawNodes, noNodes); err != nil {
+		return err
 	}
 	if len(oversized) > 0 {
 		s.Warnings = append(s.Warnings, fmt.Sprintf("%d manifest value(s) over the %d bytes one value may hold in memory (the node size limit) were skipped, so their details are missing: %s", len(oversized), s.opts.MaxNodeBytes, strings.Join(firstN(oversized, 5), ", ")))
@@ -790,20 +800,16 @@ func (s *NodeSet) Each(ctx context.Context, fn func(*ExecutedNode) error) error 
 	for i := range int32(s.results.n) {
 		s.results.at(i).flags &^= flagEmitted
 	}
-	r, err := s.manifest(ctx)
+	sk, done, err := s.manifestSkimmer(ctx)
 	if err != nil {
-		return &ParseError{File: s.opts.ManifestName, Err: err}
+		return err
 	}
-	defer r.Close()
-	pf := newPrefetchReader(&limitReader{r: r, n: s.opts.MaxManifestBytes})
-	defer pf.Close()
-	sk := newSkimmer(pf)
-	sk.maxHold = int(s.opts.MaxNodeBytes)
+	defer done()
 	var fnErr error
 	err = topMembers(sk, func(name []byte) error {
 		switch string(name) {
 		case "nodes", "unit_tests":
-			return objectMembers2(ctx, sk, func(id []byte) error {
+			return skimMembers(ctx, sk, func(id []byte) error {
 				ri, ok := s.resultOf(id)
 				if !ok || s.results.at(ri).flags&flagEmitted != 0 {
 					_, err := sk.value(false)
@@ -978,31 +984,6 @@ func rawInt(v []byte) (int64, bool) {
 	return int64(f), true
 }
 
-// rawItems calls fn with each item of the array in v.
-func rawItems(v []byte, fn func(item []byte)) {
-	i := skipWS(v, 0)
-	if i >= len(v) || v[i] != '[' {
-		return
-	}
-	i++
-	for {
-		i = skipWS(v, i)
-		if i >= len(v) || v[i] == ']' {
-			return
-		}
-		end := valueEnd(v, i)
-		if end < 0 {
-			return
-		}
-		fn(v[i:end])
-		i = skipWS(v, end)
-		if i >= len(v) || v[i] != ',' {
-			return
-		}
-		i++
-	}
-}
-
 // parseTime reads dbt's timestamps ("2023-10-15T16:44:20.123456Z", with or
 // without a zone); zero when empty or unreadable.
 func parseTime(s string) time.Time {
@@ -1015,134 +996,4 @@ func parseTime(s string) time.Time {
 		}
 	}
 	return time.Time{}
-}
-
-func isTooBig(err error) bool {
-	_, ok := err.(*heldTooBig)
-	return ok
-}
-
-func ignoreTooBig(err error) error {
-	if isTooBig(err) {
-		return nil
-	}
-	return err
-}
-
-// topMembers walks the top-level object with the skimmer, calling fn with
-// each member name; fn must consume the value.
-func topMembers(sk *skimmer, fn func(name []byte) error) error {
-	c, err := sk.peek()
-	if err == io.EOF {
-		return ErrEmpty
-	}
-	if err != nil {
-		return err
-	}
-	if c != '{' {
-		return wrongArtifact("an artifact must be a JSON object")
-	}
-	sk.pos++
-	if c, err := sk.peek(); err == nil && c == '}' {
-		sk.pos++
-		return sk.end()
-	}
-	for more := true; more; {
-		name, err := sk.key()
-		if err != nil {
-			return err
-		}
-		if err := fn(name); err != nil {
-			return err
-		}
-		if more, err = sk.next('}'); err != nil {
-			return err
-		}
-	}
-	return sk.end()
-}
-
-// objectMembers2 walks the object that comes next member by member (a
-// value that is not an object is skipped), calling fn with each member's
-// unescaped name; fn must consume the value.
-func objectMembers2(ctx context.Context, sk *skimmer, fn func(name []byte) error) error {
-	c, err := sk.peek()
-	if err == io.EOF {
-		return sk.errAt("an object")
-	}
-	if err != nil {
-		return err
-	}
-	if c != '{' {
-		_, err := sk.value(false)
-		return err
-	}
-	sk.pos++
-	if c, err := sk.peek(); err == nil && c == '}' {
-		sk.pos++
-		return nil
-	}
-	var quoted []byte
-	for n := 0; ; n++ {
-		if n%4096 == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		name, err := sk.key()
-		if err != nil {
-			return err
-		}
-		if len(name) > 0 && strings.IndexByte(string(name), '\\') >= 0 {
-			quoted = append(append(append(quoted[:0], '"'), name...), '"')
-			u, ok := rawUnquote(quoted, nil)
-			if !ok {
-				return &ParseError{Offset: sk.offset(), Err: fmt.Errorf("%w: bad escape in member name", ErrNotJSON)}
-			}
-			name = u
-		}
-		if err := fn(name); err != nil {
-			return err
-		}
-		more, err := sk.next('}')
-		if err != nil {
-			return err
-		}
-		if !more {
-			return nil
-		}
-	}
-}
-
-// arrayItems walks the array that comes next, calling fn at each item; fn
-// must consume it. A value that is not an array is an error.
-func arrayItems(ctx context.Context, sk *skimmer, fn func() error) error {
-	c, err := sk.peek()
-	if err == io.EOF {
-		return sk.errAt("an array")
-	}
-	if err != nil {
-		return err
-	}
-	if c != '[' {
-		return wrongArtifact("\"results\" is not an array: this JSON is not a dbt run_results")
-	}
-	sk.pos++
-	if c, err := sk.peek(); err == nil && c == ']' {
-		sk.pos++
-		return nil
-	}
-	for n := 0; ; n++ {
-		if n%4096 == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if err := fn(); err != nil {
-			return err
-		}
-		more, err := sk.next(']')
-		if err != nil {
-			return err
-		}
-		if !more {
-			return nil
-		}
-	}
 }

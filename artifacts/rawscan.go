@@ -48,8 +48,8 @@ func rawMembers(v []byte, fn func(name, val []byte)) {
 	}
 }
 
-// rawStrings calls fn with each string item of the array in v, unquoted.
-func rawStrings(v []byte, scratch []byte, fn func(s []byte)) {
+// rawItems calls fn with each item of the array in v.
+func rawItems(v []byte, fn func(item []byte)) {
 	i := skipWS(v, 0)
 	if i >= len(v) || v[i] != '[' {
 		return
@@ -57,24 +57,31 @@ func rawStrings(v []byte, scratch []byte, fn func(s []byte)) {
 	i++
 	for {
 		i = skipWS(v, i)
-		if i >= len(v) {
+		if i >= len(v) || v[i] == ']' {
 			return
 		}
 		end := valueEnd(v, i)
 		if end < 0 {
 			return
 		}
-		if v[i] == '"' {
-			if s, ok := rawUnquote(v[i:end], scratch); ok {
-				fn(s)
-			}
-		}
+		fn(v[i:end])
 		i = skipWS(v, end)
 		if i >= len(v) || v[i] != ',' {
 			return
 		}
 		i++
 	}
+}
+
+// rawStrings calls fn with each string item of the array in v, unquoted.
+func rawStrings(v []byte, scratch []byte, fn func(s []byte)) {
+	rawItems(v, func(item []byte) {
+		if len(item) > 0 && item[0] == '"' {
+			if s, ok := rawUnquote(item, scratch); ok {
+				fn(s)
+			}
+		}
+	})
 }
 
 // rawUnquote returns the content of a JSON string, unescaping only when it

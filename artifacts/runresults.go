@@ -192,7 +192,7 @@ func decodeRunResults(ctx context.Context, dec *jsontext.Decoder, set *reportedS
 				return nil, err
 			}
 		case "nodes", "parent_map", "child_map", "macros", "sources":
-			return nil, wrongArtifact("this is a manifest (it has %q), not a run_results; swap the two files?", string(name))
+			return nil, manifestInRunResults(name)
 		default:
 			if err := dec.SkipValue(); err != nil {
 				return nil, err
@@ -209,7 +209,7 @@ func decodeRunResults(ctx context.Context, dec *jsontext.Decoder, set *reportedS
 		return nil, err
 	}
 	if !sawResults {
-		return nil, wrongArtifact("no \"results\" array: this JSON is not a dbt run_results")
+		return nil, noResults()
 	}
 	return rr, nil
 }

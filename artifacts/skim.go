@@ -2,6 +2,7 @@ package artifacts
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -627,4 +628,136 @@ func (s *skimmer) end() error {
 		return err
 	}
 	return &ParseError{Offset: s.offset(), Err: wrongArtifact("more than one JSON value in the file")}
+}
+
+// isTooBig says whether err is a value over the size one may hold.
+func isTooBig(err error) bool {
+	_, ok := err.(*heldTooBig)
+	return ok
+}
+
+// ignoreTooBig drops the error of a value too big to hold.
+func ignoreTooBig(err error) error {
+	if isTooBig(err) {
+		return nil
+	}
+	return err
+}
+
+// topMembers walks the top-level object with the skimmer, calling fn with
+// each member name; fn must consume the value.
+func topMembers(sk *skimmer, fn func(name []byte) error) error {
+	c, err := sk.peek()
+	if err == io.EOF {
+		return ErrEmpty
+	}
+	if err != nil {
+		return err
+	}
+	if c != '{' {
+		return wrongArtifact("an artifact must be a JSON object")
+	}
+	sk.pos++
+	if c, err := sk.peek(); err == nil && c == '}' {
+		sk.pos++
+		return sk.end()
+	}
+	for more := true; more; {
+		name, err := sk.key()
+		if err != nil {
+			return err
+		}
+		if err := fn(name); err != nil {
+			return err
+		}
+		if more, err = sk.next('}'); err != nil {
+			return err
+		}
+	}
+	return sk.end()
+}
+
+// skimMembers walks the object that comes next member by member (a
+// value that is not an object is skipped), calling fn with each member's
+// unescaped name; fn must consume the value.
+func skimMembers(ctx context.Context, sk *skimmer, fn func(name []byte) error) error {
+	c, err := sk.peek()
+	if err == io.EOF {
+		return sk.errAt("an object")
+	}
+	if err != nil {
+		return err
+	}
+	if c != '{' {
+		_, err := sk.value(false)
+		return err
+	}
+	sk.pos++
+	if c, err := sk.peek(); err == nil && c == '}' {
+		sk.pos++
+		return nil
+	}
+	var quoted []byte
+	for n := 0; ; n++ {
+		if n%4096 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		name, err := sk.key()
+		if err != nil {
+			return err
+		}
+		if len(name) > 0 && bytes.IndexByte(name, '\\') >= 0 {
+			quoted = append(append(append(quoted[:0], '"'), name...), '"')
+			u, ok := rawUnquote(quoted, nil)
+			if !ok {
+				return &ParseError{Offset: sk.offset(), Err: fmt.Errorf("%w: bad escape in member name", ErrNotJSON)}
+			}
+			name = u
+		}
+		if err := fn(name); err != nil {
+			return err
+		}
+		more, err := sk.next('}')
+		if err != nil {
+			return err
+		}
+		if !more {
+			return nil
+		}
+	}
+}
+
+// arrayItems walks the array that comes next, calling fn at each item; fn
+// must consume it. A value that is not an array is an error.
+func arrayItems(ctx context.Context, sk *skimmer, fn func() error) error {
+	c, err := sk.peek()
+	if err == io.EOF {
+		return sk.errAt("an array")
+	}
+	if err != nil {
+		return err
+	}
+	if c != '[' {
+		return wrongArtifact("\"results\" is not an array: this JSON is not a dbt run_results")
+	}
+	sk.pos++
+	if c, err := sk.peek(); err == nil && c == ']' {
+		sk.pos++
+		return nil
+	}
+	for n := 0; ; n++ {
+		if n%4096 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err := fn(); err != nil {
+			return err
+		}
+		more, err := sk.next(']')
+		if err != nil {
+			return err
+		}
+		if !more {
+			return nil
+		}
+	}
 }

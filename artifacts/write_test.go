@@ -78,40 +78,6 @@ func TestWhere(t *testing.T) {
 	}
 }
 
-// fillStrings sets every string of v (fields, slice items, map keys, through
-// structs, pointers and slices) to s: the writers' class test then cannot
-// miss a field added later.
-func fillStrings(v reflect.Value, s string) {
-	switch v.Kind() {
-	case reflect.String:
-		v.SetString(s)
-	case reflect.Pointer:
-		if v.IsNil() {
-			v.Set(reflect.New(v.Type().Elem()))
-		}
-		fillStrings(v.Elem(), s)
-	case reflect.Struct:
-		for i := range v.NumField() {
-			if v.Type().Field(i).IsExported() {
-				fillStrings(v.Field(i), s)
-			}
-		}
-	case reflect.Slice:
-		if v.Len() == 0 {
-			v.Set(reflect.MakeSlice(v.Type(), 2, 2))
-		}
-		for i := range v.Len() {
-			fillStrings(v.Index(i), s)
-		}
-	case reflect.Map:
-		if v.Type().Key().Kind() == reflect.String {
-			m := reflect.MakeMap(v.Type())
-			m.SetMapIndex(reflect.ValueOf(s).Convert(v.Type().Key()), reflect.Zero(v.Type().Elem()))
-			v.Set(m)
-		}
-	}
-}
-
 // TestWritersNeutraliseHostileStrings is the class test of the text and
 // markdown writers: every hostile string, in every string field of the
 // analysis and of its nodes, comes out with no raw control, bidi control or
@@ -120,7 +86,7 @@ func TestWritersNeutraliseHostileStrings(t *testing.T) {
 	t.Parallel()
 	for _, h := range safetext.Hostile {
 		a := &Analysis{}
-		fillStrings(reflect.ValueOf(a), h)
+		safetext.FillStrings(reflect.ValueOf(a), h)
 		for _, list := range [][]Node{a.Failed, a.Warned, a.Skipped} {
 			for i := range list {
 				list[i].Status = h // a hostile status still lands in its list

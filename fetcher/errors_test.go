@@ -15,7 +15,6 @@ import (
 
 	"github.com/boltfetch/boltfetch/archive"
 	"github.com/boltfetch/boltfetch/client"
-	"github.com/boltfetch/boltfetch/internal/demodata"
 	"github.com/boltfetch/boltfetch/internal/fakebolt"
 )
 
@@ -67,10 +66,8 @@ func TestItemErrorRetryable(t *testing.T) {
 // the report. OptionsError names no CLI flag.
 func TestFetchBadInputTyped(t *testing.T) {
 	t.Parallel()
-	run := demodata.Run()
-	srv := startFake(t, fakebolt.Options{}, run)
+	_, _, payload := startDemo(t, fakebolt.Options{})
 	st, _ := newStore(t)
-	payload := payloadOf(t, srv, run.ID)
 	cases := map[string]func() error{
 		"payload": func() error {
 			_, err := Fetch(context.Background(), strings.NewReader(`{"api_url":"u","commands":{}}`), fastOpts(newClient(t), st))
@@ -108,10 +105,8 @@ func TestFetchBadInputTyped(t *testing.T) {
 // good ones are fetched.
 func TestFetchBadCommandEntry(t *testing.T) {
 	t.Parallel()
-	run := demodata.Run()
-	srv := startFake(t, fakebolt.Options{}, run)
+	_, _, payload := startDemo(t, fakebolt.Options{})
 	st, _ := newStore(t)
-	payload := payloadOf(t, srv, run.ID)
 	bad := bytes.Replace(payload, []byte(`"commands": [`), []byte(`"commands": [{"id":5,"json_resources":{"path":"x"}},`), 1)
 	if bytes.Equal(bad, payload) {
 		t.Fatalf("payload shape changed: %s", payload[:200])
@@ -133,10 +128,9 @@ func TestFetchBadCommandEntry(t *testing.T) {
 // included, and encodes again to the same bytes; a newer version is refused.
 func TestDecodeReportRoundTrip(t *testing.T) {
 	t.Parallel()
-	run := demodata.Run()
-	srv := startFake(t, fakebolt.Options{}, run)
+	_, _, payload := startDemo(t, fakebolt.Options{})
 	st, dir := newStore(t)
-	rep := fetch(t, payloadOf(t, srv, run.ID), fastOpts(newClient(t), st))
+	rep := fetch(t, payload, fastOpts(newClient(t), st))
 	if rep.ReportVersion != ReportVersion || rep.Summary.Analyses != 2 {
 		t.Fatalf("report: version %d, %d analyses", rep.ReportVersion, rep.Summary.Analyses)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/boltfetch/boltfetch/archive"
 	"github.com/boltfetch/boltfetch/client"
+	"github.com/boltfetch/boltfetch/internal/demodata"
 	"github.com/boltfetch/boltfetch/internal/fakebolt"
 )
 
@@ -139,3 +140,31 @@ func checkArchivedExact(tb testing.TB, dir, folder string, run fakebolt.Run) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// startDemo starts the fake (with opts) serving the demo run, and returns
+// the run, the server and the run's completed payload.
+func startDemo(tb testing.TB, opts fakebolt.Options) (fakebolt.Run, *fakebolt.Server, []byte) {
+	tb.Helper()
+	run := demodata.Run()
+	srv := startFake(tb, opts, run)
+	return run, srv, payloadOf(tb, srv, run.ID)
+}
+
+// followUpsComplete follows up run four times with c, each into a fresh
+// archive so that enough requests are made for srv's faults to hit every
+// route, and checks that each follow-up is complete, analyses the demo run's
+// failure and skips, and archives every file byte-exact.
+func followUpsComplete(t *testing.T, srv *fakebolt.Server, run fakebolt.Run, c *client.Client) {
+	t.Helper()
+	for range 4 {
+		st, dir := newStore(t)
+		rep := fetch(t, payloadOf(t, srv, run.ID), fastOpts(c, st))
+		if !rep.Summary.Complete {
+			t.Fatalf("incomplete: %+v", rep.Errors)
+		}
+		if s := rep.Summary; s.Analyses != 2 || s.NodesFailed != 1 || s.NodesSkipped != 13 {
+			t.Errorf("analysis after faults: %+v", s)
+		}
+		checkArchivedExact(t, dir, rep.Archive.Folder, run)
+	}
+}

@@ -24,10 +24,9 @@ import (
 // Bolt API with a real GraphQL engine, real dbt artifacts.
 func TestFetchDemoRun(t *testing.T) {
 	t.Parallel()
-	run := demodata.Run()
-	srv := startFake(t, fakebolt.Options{}, run)
+	run, srv, payload := startDemo(t, fakebolt.Options{})
 	st, dir := newStore(t)
-	rep := fetch(t, payloadOf(t, srv, run.ID), fastOpts(newClient(t), st))
+	rep := fetch(t, payload, fastOpts(newClient(t), st))
 
 	if len(rep.Errors) != 0 || !rep.Summary.Complete {
 		t.Fatalf("errors: %+v", rep.Errors)
@@ -85,15 +84,15 @@ func TestFetchDemoRun(t *testing.T) {
 	if stats.MutationsSeen != 0 {
 		t.Errorf("%d mutations sent", stats.MutationsSeen)
 	}
-	payload, _ := os.ReadFile(filepath.Join(dir, folder, "payload.json"))
-	redacted, err := RedactPayload(payloadOf(t, srv, run.ID))
+	saved, _ := os.ReadFile(filepath.Join(dir, folder, "payload.json"))
+	redacted, err := RedactPayload(payload)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(payload) != string(redacted) {
+	if string(saved) != string(redacted) {
 		t.Error("payload.json is not the payload as received, token redacted")
 	}
-	if !strings.Contains(string(payload), TokenMarker) {
+	if !strings.Contains(string(saved), TokenMarker) {
 		t.Error("payload.json has no token marker")
 	}
 }
@@ -102,11 +101,9 @@ func TestFetchDemoRun(t *testing.T) {
 // nothing is asked or downloaded again, and the report says so.
 func TestFetchIdempotent(t *testing.T) {
 	t.Parallel()
-	run := demodata.Run()
-	srv := startFake(t, fakebolt.Options{}, run)
+	run, srv, payload := startDemo(t, fakebolt.Options{})
 	st, dir := newStore(t)
 	c := newClient(t)
-	payload := payloadOf(t, srv, run.ID)
 	first := fetch(t, payload, fastOpts(c, st))
 	if !first.Summary.Complete {
 		t.Fatalf("first fetch: %+v", first.Errors)
@@ -165,25 +162,11 @@ func TestFetchReliability(t *testing.T) {
 	for name, fs := range faults {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			run := demodata.Run()
-			srv := startFake(t, fakebolt.Options{ExpireOnFirstUse: true, Seed: int64(len(name))}, run)
+			run, srv, _ := startDemo(t, fakebolt.Options{ExpireOnFirstUse: true, Seed: int64(len(name))})
 			for route, f := range fs {
 				srv.SetFault(route, f)
 			}
-			// Four follow-ups, each into a fresh archive, so that enough
-			// requests are made for the faults to hit every route.
-			c := newClient(t)
-			for range 4 {
-				st, dir := newStore(t)
-				rep := fetch(t, payloadOf(t, srv, run.ID), fastOpts(c, st))
-				if !rep.Summary.Complete {
-					t.Fatalf("incomplete: %+v", rep.Errors)
-				}
-				if s := rep.Summary; s.Analyses != 2 || s.NodesFailed != 1 || s.NodesSkipped != 13 {
-					t.Errorf("analysis after faults: %+v", s)
-				}
-				checkArchivedExact(t, dir, rep.Archive.Folder, run)
-			}
+			followUpsComplete(t, srv, run, newClient(t))
 			stats := srv.Stats()
 			if stats.FaultsInjected[fakebolt.RouteGraphQL] == 0 || stats.FaultsInjected[fakebolt.RouteDownload] == 0 {
 				t.Errorf("no fault was injected (%v, requests %v): the test proves nothing", stats.FaultsInjected, stats.Requests)
@@ -197,8 +180,7 @@ func TestFetchReliability(t *testing.T) {
 
 func TestFetchStartedPayload(t *testing.T) {
 	t.Parallel()
-	run := demodata.Run()
-	srv := startFake(t, fakebolt.Options{}, run)
+	run, srv, _ := startDemo(t, fakebolt.Options{})
 	started, err := srv.StartedPayload(run.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -225,11 +207,10 @@ func TestFetchStartedPayload(t *testing.T) {
 // payload before any request.
 func TestFetchHostRefused(t *testing.T) {
 	t.Parallel()
-	run := demodata.Run()
-	srv := startFake(t, fakebolt.Options{}, run)
+	_, srv, payload := startDemo(t, fakebolt.Options{})
 	c := newClient(t, func(cfg *client.Config) { cfg.AllowHosts = nil })
 	st, dir := newStore(t)
-	_, err := Fetch(context.Background(), strings.NewReader(string(payloadOf(t, srv, run.ID))), fastOpts(c, st))
+	_, err := Fetch(context.Background(), strings.NewReader(string(payload)), fastOpts(c, st))
 	var hna *client.HostNotAllowedError
 	if !errors.As(err, &hna) {
 		t.Fatalf("err = %v, want a *client.HostNotAllowedError", err)
@@ -249,8 +230,7 @@ func TestFetchHostRefused(t *testing.T) {
 // request, with an *OptionsError (exit 2 in the CLI).
 func TestFetchBadOptions(t *testing.T) {
 	t.Parallel()
-	run := demodata.Run()
-	srv := startFake(t, fakebolt.Options{}, run)
+	_, srv, payload := startDemo(t, fakebolt.Options{})
 	c := newClient(t)
 	for name, mod := range map[string]func(*Options){
 		"bad glob": func(o *Options) { o.Artifacts = []string{"target/[abc"} },
@@ -259,7 +239,7 @@ func TestFetchBadOptions(t *testing.T) {
 		st, dir := newStore(t)
 		opts := fastOpts(c, st)
 		mod(&opts)
-		_, err := Fetch(context.Background(), strings.NewReader(string(payloadOf(t, srv, run.ID))), opts)
+		_, err := Fetch(context.Background(), strings.NewReader(string(payload)), opts)
 		var oe *OptionsError
 		if !errors.As(err, &oe) {
 			t.Errorf("%s: err = %v, want an *OptionsError", name, err)
@@ -277,9 +257,8 @@ func TestFetchBadOptions(t *testing.T) {
 // another command, fails that command only.
 func TestFetchGuardRefusal(t *testing.T) {
 	t.Parallel()
-	run := demodata.Run()
-	srv := startFake(t, fakebolt.Options{}, run)
-	payload := string(payloadOf(t, srv, run.ID))
+	_, srv, raw := startDemo(t, fakebolt.Options{})
+	payload := string(raw)
 	evil := strings.Replace(payload, `query BoltCommand {\n boltCommand(commandId: 193439)`, `mutation BoltCommand {\n cancelBoltRun(scheduleRunId: 63187)`, 1)
 	evil = strings.Replace(evil, `boltResourceUrl(resourceId: 1205731)`, `boltResourceUrl(resourceId: 1205743)`, 1)
 	if evil == payload {
@@ -350,15 +329,14 @@ func TestFetchConcurrencyLimit(t *testing.T) {
 	for _, conc := range []int{1, 2, 16} {
 		t.Run(itoa(int64(conc)), func(t *testing.T) {
 			t.Parallel()
-			run := demodata.Run()
-			srv := startFake(t, fakebolt.Options{Latency: 30 * time.Millisecond}, run)
+			_, _, payload := startDemo(t, fakebolt.Options{Latency: 30 * time.Millisecond})
 			st, _ := newStore(t)
 			g := &gauge{base: http.DefaultTransport.(*http.Transport).Clone()}
 			c := newClient(t, func(cfg *client.Config) { cfg.HTTPClient = &http.Client{Transport: g} })
 			opts := fastOpts(c, st)
 			opts.Concurrency = conc
 			opts.HTTPClient = &http.Client{Transport: g, CheckRedirect: checkRedirect}
-			rep := fetch(t, payloadOf(t, srv, run.ID), opts)
+			rep := fetch(t, payload, opts)
 			if !rep.Summary.Complete {
 				t.Fatalf("errors: %+v", rep.Errors)
 			}
@@ -472,9 +450,8 @@ func TestFetchLogsFallback(t *testing.T) {
 // resource_query, fail their own item only.
 func TestFetchOddPayload(t *testing.T) {
 	t.Parallel()
-	run := demodata.Run()
-	srv := startFake(t, fakebolt.Options{}, run)
-	p := string(payloadOf(t, srv, run.ID))
+	_, _, payload := startDemo(t, fakebolt.Options{})
+	p := string(payload)
 	p = strings.Replace(p, `"id": 193439`, `"id": 193440`, 1) // git clone now duplicates dbt deps
 	p = strings.Replace(p, `"id": 1205731`, `"id": "not-a-number"`, 1)
 	p = strings.Replace(p, `"resource_query": "query BoltResourceUrl {\n boltResourceUrl(resourceId: 1205761) {\n ok\n url\n }\n}"`, `"resource_query": ""`, 1)

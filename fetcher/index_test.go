@@ -15,7 +15,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/boltfetch/boltfetch/archive"
-	"github.com/boltfetch/boltfetch/internal/demodata"
 	"github.com/boltfetch/boltfetch/internal/fakebolt"
 )
 
@@ -86,11 +85,9 @@ var demoArtifactCommands = []string{"193441", "193442"}
 // files of both. A third, wide run then asks for and downloads nothing.
 func TestFetchConcurrentSelectionsMerge(t *testing.T) {
 	t.Parallel()
-	run := demodata.Run()
-	srv := startFake(t, fakebolt.Options{BytesPerSec: 8 << 20}, run)
+	run, srv, payload := startDemo(t, fakebolt.Options{BytesPerSec: 8 << 20})
 	_, dir := newStore(t)
 	c := newClient(t)
-	payload := payloadOf(t, srv, run.ID)
 
 	selections := []func(*Options){
 		func(o *Options) { o.Artifacts, o.Logs = []string{"manifest.json"}, LogsNone },
@@ -149,11 +146,9 @@ func TestFetchConcurrentSelectionsMerge(t *testing.T) {
 // nothing.
 func TestFetchNarrowerRerunKeepsIndex(t *testing.T) {
 	t.Parallel()
-	run := demodata.Run()
-	srv := startFake(t, fakebolt.Options{}, run)
+	_, srv, payload := startDemo(t, fakebolt.Options{})
 	st, dir := newStore(t)
 	c := newClient(t)
-	payload := payloadOf(t, srv, run.ID)
 	if rep := fetch(t, payload, fastOpts(c, st)); !rep.Summary.Complete {
 		t.Fatalf("first run: %+v", rep.Errors)
 	}
@@ -214,11 +209,9 @@ func (t commitTask) Done(err error) {
 // exactly the files committed so far; the next run fetches only the others.
 func TestFetchCancelIndexIsCommitted(t *testing.T) {
 	t.Parallel()
-	run := demodata.Run()
-	srv := startFake(t, fakebolt.Options{BytesPerSec: 3 << 20}, run)
+	run, srv, payload := startDemo(t, fakebolt.Options{BytesPerSec: 3 << 20})
 	st, dir := newStore(t)
 	c := newClient(t)
-	payload := payloadOf(t, srv, run.ID)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	opts := fastOpts(c, st)
@@ -262,8 +255,7 @@ func TestFetchCancelIndexIsCommitted(t *testing.T) {
 // next run, which holds the folder's lock.
 func TestFetchSweepsStaleTempFiles(t *testing.T) {
 	t.Parallel()
-	run := demodata.Run()
-	srv := startFake(t, fakebolt.Options{}, run)
+	run, _, payload := startDemo(t, fakebolt.Options{})
 	st, dir := newStore(t)
 	for _, p := range []string{demoFolder + "/.boltfetch-tmp-1", demoFolder + "/commands/193442/target/.boltfetch-tmp-2"} {
 		full := filepath.Join(dir, filepath.FromSlash(p))
@@ -272,7 +264,7 @@ func TestFetchSweepsStaleTempFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if rep := fetch(t, payloadOf(t, srv, run.ID), fastOpts(newClient(t), st)); !rep.Summary.Complete {
+	if rep := fetch(t, payload, fastOpts(newClient(t), st)); !rep.Summary.Complete {
 		t.Fatalf("%+v", rep.Errors)
 	}
 	checkArchivedExact(t, dir, demoFolder, run) // fails on any temp file
@@ -307,8 +299,7 @@ func readReport(t *testing.T, dir string) *Report {
 // undecodable index starts empty and its files are fetched again.
 func TestFetchUnreadableIndex(t *testing.T) {
 	t.Parallel()
-	run := demodata.Run()
-	srv := startFake(t, fakebolt.Options{}, run)
+	_, _, payload := startDemo(t, fakebolt.Options{})
 	st, dir := newStore(t)
 	unreadable := filepath.Join(dir, demoFolder, "commands/193442/command.json")
 	if err := os.MkdirAll(filepath.Join(unreadable, "x"), 0o755); err != nil {
@@ -319,7 +310,7 @@ func TestFetchUnreadableIndex(t *testing.T) {
 	if err := os.WriteFile(garbled, []byte(`{"artifacts": [`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	rep := fetch(t, payloadOf(t, srv, run.ID), fastOpts(newClient(t), st))
+	rep := fetch(t, payload, fastOpts(newClient(t), st))
 	if len(rep.Errors) != 1 {
 		t.Fatalf("errors = %+v, want the unreadable index's only", rep.Errors)
 	}

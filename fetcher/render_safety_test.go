@@ -10,40 +10,6 @@ import (
 	"github.com/boltfetch/boltfetch/internal/safetext"
 )
 
-// hostileFill sets every string of v (fields, slice items, through structs,
-// pointers and slices) to s, so that a field added to the report later is
-// covered too. Interfaces are left to the caller.
-func hostileFill(v reflect.Value, s string) {
-	switch v.Kind() {
-	case reflect.String:
-		v.SetString(s)
-	case reflect.Pointer:
-		if v.IsNil() {
-			v.Set(reflect.New(v.Type().Elem()))
-		}
-		hostileFill(v.Elem(), s)
-	case reflect.Struct:
-		for i := range v.NumField() {
-			if v.Type().Field(i).IsExported() {
-				hostileFill(v.Field(i), s)
-			}
-		}
-	case reflect.Slice:
-		if v.Len() == 0 {
-			v.Set(reflect.MakeSlice(v.Type(), 2, 2))
-		}
-		for i := range v.Len() {
-			hostileFill(v.Index(i), s)
-		}
-	case reflect.Map:
-		if v.Type().Key().Kind() == reflect.String {
-			m := reflect.MakeMap(v.Type())
-			m.SetMapIndex(reflect.ValueOf(s).Convert(v.Type().Key()), reflect.Zero(v.Type().Elem()))
-			v.Set(m)
-		}
-	}
-}
-
 // tableCells counts the cells of a Markdown table row: its pipes that are
 // not escaped, less one.
 func tableCells(row string) int {
@@ -95,9 +61,9 @@ func TestRenderNeutralisesHostileStrings(t *testing.T) {
 	t.Parallel()
 	for _, h := range safetext.Hostile {
 		rep := &Report{}
-		hostileFill(reflect.ValueOf(rep), h)
+		safetext.FillStrings(reflect.ValueOf(rep), h)
 		an := &artifacts.Analysis{}
-		hostileFill(reflect.ValueOf(an), h)
+		safetext.FillStrings(reflect.ValueOf(an), h)
 		for i := range rep.Commands {
 			rep.Commands[i].Analysis = an
 		}

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/boltfetch/boltfetch/internal/demodata"
 	"github.com/boltfetch/boltfetch/internal/fakebolt"
 )
 
@@ -15,9 +14,7 @@ import (
 // refused it (the error is in the report), and for a decoded report.
 func TestReportKey(t *testing.T) {
 	t.Parallel()
-	run := demodata.Run()
-	srv := startFake(t, fakebolt.Options{}, run)
-	payload := payloadOf(t, srv, run.ID)
+	_, _, payload := startDemo(t, fakebolt.Options{})
 
 	st, dir := newStore(t)
 	rep := fetch(t, payload, fastOpts(newClient(t), st))

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/boltfetch/boltfetch/internal/demodata"
 	"github.com/boltfetch/boltfetch/internal/fakebolt"
 )
 
@@ -32,22 +31,10 @@ func transientMix() fakebolt.Fault {
 // complete and byte-exact.
 func TestFetchReliabilityTransientMix(t *testing.T) {
 	t.Parallel()
-	run := demodata.Run()
-	srv := startFake(t, fakebolt.Options{ExpireOnFirstUse: true, Seed: 25}, run)
+	run, srv, _ := startDemo(t, fakebolt.Options{ExpireOnFirstUse: true, Seed: 25})
 	srv.SetFault(fakebolt.RouteGraphQL, transientMix())
 	srv.SetFault(fakebolt.RouteDownload, transientMix())
-	c := newClient(t)
-	for range 4 {
-		st, dir := newStore(t)
-		rep := fetch(t, payloadOf(t, srv, run.ID), fastOpts(c, st))
-		if !rep.Summary.Complete {
-			t.Fatalf("incomplete: %+v", rep.Errors)
-		}
-		if s := rep.Summary; s.Analyses != 2 || s.NodesFailed != 1 || s.NodesSkipped != 13 {
-			t.Errorf("analysis after faults: %+v", s)
-		}
-		checkArchivedExact(t, dir, rep.Archive.Folder, run)
-	}
+	followUpsComplete(t, srv, run, newClient(t))
 	stats := srv.Stats()
 	if stats.FaultsInjected[fakebolt.RouteGraphQL] < 4 || stats.FaultsInjected[fakebolt.RouteDownload] < 4 {
 		t.Errorf("too few faults injected (%v, requests %v): the test proves little", stats.FaultsInjected, stats.Requests)

@@ -6,9 +6,9 @@
 // is counted.
 //
 // The peak RSS is boltfetch's VmHWM, polled from /proc every 10 ms while it
-// runs. The child's rusage is printed too, but on Linux a child started
-// with vfork (as Go starts processes) inherits its parent's peak as a floor
-// of ru_maxrss, so it over-counts by this process's own size.
+// runs (internal/benchproc). The child's rusage is printed too, but on Linux
+// a child started with vfork (as Go starts processes) inherits its parent's
+// peak as a floor of ru_maxrss, so it over-counts by this process's own size.
 //
 //	go run ./internal/benchblob                 # 1 GiB, as is and with --compress zstd
 //	go run ./internal/benchblob -size 256MiB -modes none
@@ -20,16 +20,15 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/boltfetch/boltfetch/archive/blobstore"
+	"github.com/boltfetch/boltfetch/internal/benchproc"
 	"github.com/boltfetch/boltfetch/internal/fakebolt"
 	"github.com/boltfetch/boltfetch/internal/s3fake"
 )
@@ -54,8 +53,8 @@ func run(dir string, size int64, modes []string) error {
 	}
 	bin, s3bin := filepath.Join(dir, "boltfetch"), filepath.Join(dir, "s3fake")
 	for out, pkg := range map[string]string{bin: "./cmd/boltfetch", s3bin: "./internal/s3fake/cmd/s3fake"} {
-		if msg, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
-			return fmt.Errorf("build %s: %v\n%s", pkg, err, msg)
+		if err := benchproc.Build(out, pkg); err != nil {
+			return err
 		}
 	}
 	big := filepath.Join(dir, "big.json")
@@ -104,15 +103,11 @@ func run(dir string, size int64, modes []string) error {
 		for k, v := range s3fake.Env() {
 			cmd.Env = append(cmd.Env, k+"="+v)
 		}
-		cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
-		start := time.Now()
-		hwm, err := runPolling(cmd)
-		wall := time.Since(start)
+		m, err := benchproc.Run(cmd)
 		if err != nil {
-			stopS3(s3)
+			s3.Stop()
 			return fmt.Errorf("boltfetch fetch (--compress %s): %w", mode, err)
 		}
-		ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 		var stored int64
 		if mode == "local" {
 			var fi os.FileInfo
@@ -122,15 +117,14 @@ func run(dir string, size int64, modes []string) error {
 		} else {
 			stored, err = storedSize(bucketURL, mode)
 		}
-		stopS3(s3)
+		s3.Stop()
 		if err != nil {
 			return err
 		}
 		if (mode == "none" || mode == "local") && stored != size {
 			return fmt.Errorf("the bucket holds %d bytes, want %d", stored, size)
 		}
-		cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-		fmt.Printf("| %s | %.1f s | %.1f s | %.0f MB | %.0f MB | %d |\n", mode, wall.Seconds(), cpu.Seconds(), float64(hwm)*1024/1e6, float64(ru.Maxrss)*1024/1e6, stored)
+		fmt.Printf("| %s | %.1f s | %.1f s | %.0f MB | %.0f MB | %d |\n", mode, m.Wall.Seconds(), m.CPU.Seconds(), float64(m.PeakRSS)*1024/1e6, float64(m.RusageMaxRSS)*1024/1e6, stored)
 	}
 	return nil
 }
@@ -180,73 +174,15 @@ func generate(path string, size int64) error {
 	return errors.Join(w.Flush(), f.Close())
 }
 
-// startS3 starts the S3 server process and returns its endpoint.
-func startS3(bin string) (*exec.Cmd, string, error) {
-	cmd := exec.Command(bin, "-bucket", "bench")
-	stdin, err := cmd.StdinPipe()
+// startS3 starts the S3 server process and returns it with its endpoint.
+func startS3(bin string) (*benchproc.Server, string, error) {
+	srv, f, err := benchproc.StartServer("s3fake", exec.Command(bin, "-bucket", "bench"))
 	if err != nil {
 		return nil, "", err
 	}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, "", err
+	if len(f) != 1 {
+		srv.Stop()
+		return nil, "", fmt.Errorf("s3fake said ready %q", f)
 	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		return nil, "", err
-	}
-	_ = stdin // closed by stopS3 (through the process's exit)
-	line, err := bufio.NewReader(out).ReadString('\n')
-	endpoint, ok := strings.CutPrefix(strings.TrimSpace(line), "ready ")
-	if err != nil || !ok {
-		cmd.Process.Kill()
-		cmd.Wait()
-		return nil, "", fmt.Errorf("s3fake did not start: %q %v", line, err)
-	}
-	return cmd, endpoint, nil
-}
-
-func stopS3(cmd *exec.Cmd) {
-	_ = cmd.Process.Signal(syscall.SIGTERM)
-	_ = cmd.Wait()
-}
-
-// runPolling runs cmd and returns its peak VmHWM in KiB, polled from
-// /proc while it runs.
-func runPolling(cmd *exec.Cmd) (int64, error) {
-	if err := cmd.Start(); err != nil {
-		return 0, err
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	status := fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)
-	var peak int64
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		if kb := vmHWM(status); kb > peak {
-			peak = kb
-		}
-		select {
-		case err := <-done:
-			return peak, err
-		case <-tick.C:
-		}
-	}
-}
-
-// vmHWM reads the VmHWM line (KiB) of a /proc status file, 0 if absent.
-func vmHWM(path string) int64 {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			var kb int64
-			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), &kb)
-			return kb
-		}
-	}
-	return 0
+	return srv, f[0], nil
 }

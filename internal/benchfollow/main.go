@@ -4,19 +4,18 @@
 // connection, serving a run of 8 commands, each with a 29 MB manifest, a
 // 4.3 MB run_results and 1 MB of stdout; boltfetch is built and run against
 // it with --concurrency 32. Its CPU seconds (user + system) and peak RSS
-// come from the child's rusage, so nothing of the fake or of this program
-// is counted.
+// come from the child (CPU from its rusage, peak RSS its VmHWM: see
+// internal/benchproc), so nothing of the fake or of this program is counted.
 //
 //	go run ./internal/benchfollow -runs 5
 //
 // It also measures the critical path, the least any follow-up can take:
 // one resource query, plus the download of the largest artifact, plus its
 // analysis (`boltfetch analyze` on the downloaded file, as a process), and
-// prints the follow-up's wall time against it. Linux only (rusage).
+// prints the follow-up's wall time against it. Linux only (rusage, /proc).
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -28,13 +27,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/boltfetch/boltfetch/client"
+	"github.com/boltfetch/boltfetch/internal/benchproc"
 )
 
 const (
@@ -58,56 +56,31 @@ func main() {
 	}
 }
 
-type measure struct {
-	wall   time.Duration
-	cpu    time.Duration // user + system
-	maxRSS int64         // KiB
-}
-
 func run(dir string, runs, commands, nodes, concurrency int, latency time.Duration, bandwidth int64, compare string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	bin, fake := filepath.Join(dir, "boltfetch"), filepath.Join(dir, "fakebolt")
 	for out, pkg := range map[string]string{bin: "./cmd/boltfetch", fake: "./internal/fakebolt/cmd/fakebolt"} {
-		build := exec.Command("go", "build", "-o", out, pkg)
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			return fmt.Errorf("build %s: %w", pkg, err)
+		if err := benchproc.Build(out, pkg); err != nil {
+			return err
 		}
 	}
 	data := filepath.Join(dir, "data")
 	fb := exec.Command(fake, "-dir", data, "-commands", strconv.Itoa(commands), "-nodes", strconv.Itoa(nodes),
 		"-latency", latency.String(), "-bandwidth", strconv.FormatInt(bandwidth, 10), "-key", key, "-secret", secret)
-	fbIn, err := fb.StdinPipe()
+	srv, f, err := benchproc.StartServer("fakebolt", fb)
 	if err != nil {
 		return err
 	}
-	fbOut, err := fb.StdoutPipe()
-	if err != nil {
-		return err
+	defer srv.Stop()
+	if len(f) != 2 {
+		return fmt.Errorf("fakebolt said ready %q", f)
 	}
-	fb.Stderr = os.Stderr
-	if err := fb.Start(); err != nil {
-		return err
-	}
-	defer func() { fbIn.Close(); fb.Wait() }()
-	line, err := bufio.NewReader(fbOut).ReadString('\n')
-	if err != nil {
-		return fmt.Errorf("fakebolt did not start: %w", err)
-	}
-	f := strings.Fields(line)
-	if len(f) != 3 || f[0] != "ready" {
-		return fmt.Errorf("fakebolt said %q", line)
-	}
-	apiURL, payload := f[1], f[2]
+	apiURL, payload := f[0], f[1]
 	manifest := filepath.Join(data, "manifest.json")
 	runResults := filepath.Join(data, "run_results.json")
-	mi, err := os.Stat(manifest)
-	if err != nil {
-		return err
-	}
-	ri, err := os.Stat(runResults)
+	mMB, rMB, err := benchproc.PairMB(manifest, runResults)
 	if err != nil {
 		return err
 	}
@@ -116,19 +89,19 @@ func run(dir string, runs, commands, nodes, concurrency int, latency time.Durati
 		return err
 	}
 	fmt.Printf("run: %d commands, each a %.1f MB manifest + %.1f MB run_results; fake: %s latency, %.0f MB/s per connection; --concurrency %d; %d runs\n",
-		commands, float64(mi.Size())/1e6, float64(ri.Size())/1e6, latency, float64(bandwidth)/1e6, concurrency, runs)
+		commands, mMB, rMB, latency, float64(bandwidth)/1e6, concurrency, runs)
 
-	fetch := func(bin string) (measure, error) {
+	fetch := func(bin string) (benchproc.Measure, error) {
 		out := filepath.Join(dir, "archive")
 		if err := os.RemoveAll(out); err != nil {
-			return measure{}, err
+			return benchproc.Measure{}, err
 		}
 		cmd := exec.Command(bin, "fetch", "--out", out, "--concurrency", strconv.Itoa(concurrency),
 			"--allow-host", "127.0.0.1", "--format", "json", "--log-level", "warn", payload)
 		cmd.Env = append(os.Environ(), "PARADIME_API_KEY="+key, "PARADIME_API_SECRET="+secret, "PARADIME_API_ENDPOINT=")
-		return measureCmd(cmd)
+		return benchproc.Run(cmd)
 	}
-	var follows, paths, baseline []measure
+	var follows, paths, baseline []benchproc.Measure
 	for i := range runs {
 		if compare != "" {
 			m, err := fetch(compare)
@@ -148,20 +121,20 @@ func run(dir string, runs, commands, nodes, concurrency int, latency time.Durati
 		}
 		paths = append(paths, p)
 	}
-	fol, cp := median(follows), median(paths)
+	fol, cp := benchproc.Median(follows), benchproc.Median(paths)
 	fmt.Println()
 	fmt.Println("| what | median wall | best wall | median CPU (user+sys) | peak RSS (max over runs) |")
 	fmt.Println("| --- | --- | --- | --- | --- |")
-	fmt.Printf("| critical path (query + largest download + its analysis) | %d ms | %d ms | | |\n", cp.wall.Milliseconds(), best(paths).Milliseconds())
+	fmt.Printf("| critical path (query + largest download + its analysis) | %d ms | %d ms | | |\n", cp.Wall.Milliseconds(), benchproc.Best(paths).Milliseconds())
 	if len(baseline) > 0 {
-		b := median(baseline)
-		fmt.Printf("| baseline %s | %d ms | %d ms | %.2f s | %d MB |\n", compare, b.wall.Milliseconds(), best(baseline).Milliseconds(), medianCPU(baseline).Seconds(), maxRSS(baseline)/1024)
+		b := benchproc.Median(baseline)
+		fmt.Printf("| baseline %s | %d ms | %d ms | %.2f s | %d MB |\n", compare, b.Wall.Milliseconds(), benchproc.Best(baseline).Milliseconds(), benchproc.MedianCPU(baseline).Seconds(), benchproc.MaxPeakRSS(baseline)/1024)
 	}
-	fmt.Printf("| `boltfetch fetch --concurrency %d` | %d ms | %d ms | %.2f s | %d MB |\n", concurrency, fol.wall.Milliseconds(), best(follows).Milliseconds(), medianCPU(follows).Seconds(), maxRSS(follows)/1024)
+	fmt.Printf("| `boltfetch fetch --concurrency %d` | %d ms | %d ms | %.2f s | %d MB |\n", concurrency, fol.Wall.Milliseconds(), benchproc.Best(follows).Milliseconds(), benchproc.MedianCPU(follows).Seconds(), benchproc.MaxPeakRSS(follows)/1024)
 	fmt.Printf("\nfollow-up / critical path: %.2fx median (target <= 1.5x); CPU %.2f s (target <= 1.3 s); peak RSS %d MB (target <= 150 MB)\n",
-		fol.wall.Seconds()/cp.wall.Seconds(), medianCPU(follows).Seconds(), maxRSS(follows)/1024)
-	if la, err := os.ReadFile("/proc/loadavg"); err == nil {
-		fmt.Printf("load average at the end: %s", la)
+		fol.Wall.Seconds()/cp.Wall.Seconds(), benchproc.MedianCPU(follows).Seconds(), benchproc.MaxPeakRSS(follows)/1024)
+	if la := benchproc.LoadAvg(); la != "" {
+		fmt.Printf("load average at the end: %s\n", la)
 	}
 	return nil
 }
@@ -197,91 +170,45 @@ func largestResource(payload string) (int64, error) {
 // criticalPath times one resource query, the download of that artifact to
 // a file with its SHA-256 (as the archive does), then `boltfetch analyze` of
 // it with the run_results.
-func criticalPath(bin, apiURL string, resID int64, runResults, dir string) (measure, error) {
+func criticalPath(bin, apiURL string, resID int64, runResults, dir string) (benchproc.Measure, error) {
 	ctx := context.Background()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return measure{}, err
+		return benchproc.Measure{}, err
 	}
 	c, err := client.New(client.Config{APIKey: key, APISecret: secret, AllowHosts: []string{"127.0.0.1"}})
 	if err != nil {
-		return measure{}, err
+		return benchproc.Measure{}, err
 	}
 	bound, err := c.WithEndpoint(apiURL)
 	if err != nil {
-		return measure{}, err
+		return benchproc.Measure{}, err
 	}
 	start := time.Now()
 	u, err := bound.ResourceURL(ctx, resID)
 	if err != nil {
-		return measure{}, err
+		return benchproc.Measure{}, err
 	}
 	resp, err := http.Get(u)
 	if err != nil {
-		return measure{}, err
+		return benchproc.Measure{}, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return measure{}, fmt.Errorf("download: HTTP %d", resp.StatusCode)
+		return benchproc.Measure{}, fmt.Errorf("download: HTTP %d", resp.StatusCode)
 	}
 	path := filepath.Join(dir, "manifest.json")
 	f, err := os.Create(path)
 	if err != nil {
-		return measure{}, err
+		return benchproc.Measure{}, err
 	}
 	h := sha256.New()
 	_, err = io.Copy(io.MultiWriter(f, h), resp.Body)
 	if err = errors.Join(err, f.Close()); err != nil {
-		return measure{}, err
+		return benchproc.Measure{}, err
 	}
 	an := exec.Command(bin, "analyze", "--manifest", path, "--run-results", runResults, "--format", "json")
-	if _, err := measureCmd(an); err != nil {
-		return measure{}, err
+	if _, err := benchproc.Run(an); err != nil {
+		return benchproc.Measure{}, err
 	}
-	return measure{wall: time.Since(start)}, nil
-}
-
-func measureCmd(cmd *exec.Cmd) (measure, error) {
-	cmd.Stdout = io.Discard
-	cmd.Stderr = os.Stderr
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		return measure{}, err
-	}
-	m := measure{wall: time.Since(start)}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		m.maxRSS = ru.Maxrss // KiB on Linux
-		m.cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	}
-	return m, nil
-}
-
-func median(ms []measure) measure {
-	s := slices.Clone(ms)
-	slices.SortFunc(s, func(a, b measure) int { return int(a.wall - b.wall) })
-	return s[len(s)/2]
-}
-
-func medianCPU(ms []measure) time.Duration {
-	s := make([]time.Duration, len(ms))
-	for i, m := range ms {
-		s[i] = m.cpu
-	}
-	slices.Sort(s)
-	return s[len(s)/2]
-}
-
-func best(ms []measure) time.Duration {
-	b := ms[0].wall
-	for _, m := range ms {
-		b = min(b, m.wall)
-	}
-	return b
-}
-
-func maxRSS(ms []measure) int64 {
-	var r int64
-	for _, m := range ms {
-		r = max(r, m.maxRSS)
-	}
-	return r
+	return benchproc.Measure{Wall: time.Since(start)}, nil
 }

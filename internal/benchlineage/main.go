@@ -9,7 +9,7 @@
 // internal/benchanalyze), lays out an archived run around them (hard links,
 // with a report.json), builds boltfetch into dir and runs
 // `boltfetch lineage RUN --openlineage-file F` as a child process. Linux
-// only (peak RSS from getrusage).
+// only (peak RSS: the child's VmHWM, see internal/benchproc).
 package main
 
 import (
@@ -22,10 +22,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
-	"syscall"
-	"time"
 
+	"github.com/boltfetch/boltfetch/internal/benchproc"
 	"github.com/boltfetch/boltfetch/internal/dbtgen"
 )
 
@@ -46,14 +44,10 @@ func run(dir string, nodes, runs int) error {
 	}
 	manifest := filepath.Join(dir, "manifest.json")
 	runResults := filepath.Join(dir, "run_results.json")
-	if err := ensurePair(manifest, runResults, nodes); err != nil {
+	if _, _, err := benchproc.EnsurePair(manifest, runResults, dbtgen.Spec{Nodes: nodes, Seed: 1, FailModels: 5, FailTests: 5, WarnTests: 5}); err != nil {
 		return err
 	}
-	mi, err := os.Stat(manifest)
-	if err != nil {
-		return err
-	}
-	ri, err := os.Stat(runResults)
+	mMB, rMB, err := benchproc.PairMB(manifest, runResults)
 	if err != nil {
 		return err
 	}
@@ -63,44 +57,33 @@ func run(dir string, nodes, runs int) error {
 		return err
 	}
 	bin := filepath.Join(dir, "boltfetch")
-	build := exec.Command("go", "build", "-o", bin, "github.com/boltfetch/boltfetch/cmd/boltfetch")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("build boltfetch: %w", err)
+	if err := benchproc.Build(bin, "github.com/boltfetch/boltfetch/cmd/boltfetch"); err != nil {
+		return err
 	}
-	fmt.Printf("manifest %.1f MB, run_results %.1f MB, %d nodes, %d runs\n", float64(mi.Size())/1e6, float64(ri.Size())/1e6, nodes, runs)
+	fmt.Printf("manifest %.1f MB, run_results %.1f MB, %d nodes, %d runs\n", mMB, rMB, nodes, runs)
 	fmt.Println()
 	fmt.Println("| run | wall | CPU (user+sys) | events | events/s | NDJSON written | input MB/s | peak RSS |")
 	fmt.Println("| --- | --- | --- | --- | --- | --- | --- | --- |")
-	var walls []time.Duration
+	var ms []benchproc.Measure
 	for i := range runs {
 		out := filepath.Join(dir, "events.ndjson")
 		os.Remove(out)
-		cmd := exec.Command(bin, "lineage", runDir, "--openlineage-file", out)
-		cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
-		start := time.Now()
-		if err := cmd.Run(); err != nil {
+		m, err := benchproc.Run(exec.Command(bin, "lineage", runDir, "--openlineage-file", out))
+		if err != nil {
 			return fmt.Errorf("boltfetch lineage (run %d): %w", i+1, err)
 		}
-		wall := time.Since(start)
-		walls = append(walls, wall)
-		var rss int64
-		var cpu time.Duration
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			rss = ru.Maxrss // KiB on Linux
-			cpu = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-		}
+		ms = append(ms, m)
+		wall := m.Wall
 		events, bytes, err := countLines(out)
 		if err != nil {
 			return err
 		}
-		in := float64(mi.Size()+ri.Size()) / 1e6
-		fmt.Printf("| %d | %.2f s | %.2f s | %d | %.0f | %.1f MB | %.0f | %d MB |\n", i+1, wall.Seconds(), cpu.Seconds(), events,
-			float64(events)/wall.Seconds(), float64(bytes)/1e6, in/wall.Seconds(), rss/1024)
+		in := mMB + rMB
+		fmt.Printf("| %d | %.2f s | %.2f s | %d | %.0f | %.1f MB | %.0f | %d MB |\n", i+1, wall.Seconds(), m.CPU.Seconds(), events,
+			float64(events)/wall.Seconds(), float64(bytes)/1e6, in/wall.Seconds(), m.PeakRSS/1024)
 		os.Remove(out)
 	}
-	slices.Sort(walls)
-	fmt.Printf("\nmedian wall %.2f s; target: peak RSS <= 150 MB\n", walls[len(walls)/2].Seconds())
+	fmt.Printf("\nmedian wall %.2f s; target: peak RSS <= 150 MB\n", benchproc.Median(ms).Wall.Seconds())
 	return nil
 }
 
@@ -180,24 +163,4 @@ func countLines(path string) (int, int64, error) {
 			return 0, 0, err
 		}
 	}
-}
-
-// ensurePair generates the pair unless both files already exist.
-func ensurePair(manifest, runResults string, nodes int) error {
-	_, e1 := os.Stat(manifest)
-	_, e2 := os.Stat(runResults)
-	if e1 == nil && e2 == nil {
-		return nil
-	}
-	mf, err := os.Create(manifest)
-	if err != nil {
-		return err
-	}
-	rf, err := os.Create(runResults)
-	if err != nil {
-		mf.Close()
-		return err
-	}
-	_, err = dbtgen.Write(mf, rf, dbtgen.Spec{Nodes: nodes, Seed: 1, FailModels: 5, FailTests: 5, WarnTests: 5})
-	return errors.Join(err, mf.Close(), rf.Close())
 }

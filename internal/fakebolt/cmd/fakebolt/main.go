@@ -12,18 +12,14 @@
 package main
 
 import (
-	"bufio"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/boltfetch/boltfetch/internal/benchproc"
 	"github.com/boltfetch/boltfetch/internal/dbtgen"
 	"github.com/boltfetch/boltfetch/internal/fakebolt"
 )
@@ -49,7 +45,7 @@ func run(dir string, commands, nodes, stdoutBytes int, latency time.Duration, ba
 		return err
 	}
 	manifest, runResults := filepath.Join(dir, "manifest.json"), filepath.Join(dir, "run_results.json")
-	if err := ensurePair(manifest, runResults, nodes); err != nil {
+	if _, _, err := benchproc.EnsurePair(manifest, runResults, dbtgen.Spec{Nodes: nodes, Seed: 42}); err != nil {
 		return err
 	}
 	line := "12:00:00  1 of 100 OK created sql table model analytics.orders ........ [OK in 0.52s]\n"
@@ -79,39 +75,7 @@ func run(dir string, commands, nodes, stdoutBytes int, latency time.Duration, ba
 	if err := os.WriteFile(payloadPath, payload, 0o644); err != nil {
 		return err
 	}
-	fmt.Printf("ready %s %s\n", srv.APIURL(), payloadPath)
-
-	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
-	eof := make(chan struct{})
-	go func() {
-		_, _ = io.Copy(io.Discard, bufio.NewReader(os.Stdin))
-		close(eof)
-	}()
-	select {
-	case <-stop:
-	case <-eof:
-	}
+	benchproc.Ready(srv.APIURL(), payloadPath)
+	benchproc.WaitStop()
 	return nil
-}
-
-// ensurePair generates the pair unless both files already exist.
-func ensurePair(manifest, runResults string, nodes int) error {
-	_, e1 := os.Stat(manifest)
-	_, e2 := os.Stat(runResults)
-	if e1 == nil && e2 == nil {
-		return nil
-	}
-	mf, err := os.Create(manifest)
-	if err != nil {
-		return err
-	}
-	rf, err := os.Create(runResults)
-	if err != nil {
-		mf.Close()
-		return err
-	}
-	mw, rw := bufio.NewWriterSize(mf, 1<<20), bufio.NewWriterSize(rf, 1<<20)
-	_, err = dbtgen.Write(mw, rw, dbtgen.Spec{Nodes: nodes, Seed: 42})
-	return errors.Join(err, mw.Flush(), rw.Flush(), mf.Close(), rf.Close())
 }

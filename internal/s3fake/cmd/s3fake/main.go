@@ -9,15 +9,12 @@
 package main
 
 import (
-	"bufio"
 	"flag"
 	"fmt"
-	"io"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
+	"github.com/boltfetch/boltfetch/internal/benchproc"
 	"github.com/boltfetch/boltfetch/internal/s3fake"
 )
 
@@ -30,16 +27,6 @@ func main() {
 		os.Exit(1)
 	}
 	defer srv.Close()
-	fmt.Printf("ready %s\n", srv.URL)
-	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
-	eof := make(chan struct{})
-	go func() {
-		_, _ = io.Copy(io.Discard, bufio.NewReader(os.Stdin))
-		close(eof)
-	}()
-	select {
-	case <-stop:
-	case <-eof:
-	}
+	benchproc.Ready(srv.URL)
+	benchproc.WaitStop()
 }

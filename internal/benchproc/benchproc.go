@@ -1,0 +1,253 @@
+// Package benchproc holds what the measurement commands (internal/bench*)
+// and the fake servers they start (internal/fakebolt/cmd/fakebolt,
+// internal/s3fake/cmd/s3fake) share: building a command of the module,
+// running a child process and reading its cost, the median and best of
+// several runs, generating a dbt artifact pair, and the "ready" line
+// handshake between a benchmark and a server process. Linux only: the peak
+// RSS comes from /proc.
+//
+// Peak RSS is the child's VmHWM, polled from /proc/PID/status while it
+// runs, and not the ru_maxrss of its rusage: Go starts a child with
+// vfork, and on exec Linux carries the parent's peak over as a floor of the
+// child's ru_maxrss, so a benchmark that has itself grown (say, by
+// generating a large manifest) would be counted in its child's figure.
+package benchproc
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/boltfetch/boltfetch/internal/dbtgen"
+)
+
+// Measure is the cost of one child process.
+type Measure struct {
+	// Wall is the time from start to exit.
+	Wall time.Duration
+	// CPU is user plus system time, from rusage.
+	CPU time.Duration
+	// PeakRSS is the highest VmHWM (KiB) seen while the child ran.
+	PeakRSS int64
+	// RusageMaxRSS is rusage's ru_maxrss (KiB), which has the parent's
+	// peak as a floor (see the package comment); for comparison only.
+	RusageMaxRSS int64
+}
+
+// PollInterval is how often [Run] reads the child's VmHWM. Growth in the
+// last interval before the child exits is not seen (an exited child's
+// /proc entry has no memory figures), so a run should last many intervals.
+const PollInterval = 10 * time.Millisecond
+
+// Run runs cmd to its end and returns its cost. Unless set by the caller,
+// the child's stdout is discarded and its stderr goes to this process's.
+func Run(cmd *exec.Cmd) (Measure, error) {
+	if cmd.Stdout == nil {
+		cmd.Stdout = io.Discard
+	}
+	if cmd.Stderr == nil {
+		cmd.Stderr = os.Stderr
+	}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return Measure{}, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	status := fmt.Sprintf("/proc/%d/status", cmd.Process.Pid)
+	var m Measure
+	tick := time.NewTicker(PollInterval)
+	defer tick.Stop()
+	for {
+		m.PeakRSS = max(m.PeakRSS, VmHWM(status))
+		select {
+		case err := <-done:
+			m.Wall = time.Since(start)
+			if err != nil {
+				return Measure{}, err
+			}
+			if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+				m.RusageMaxRSS = ru.Maxrss // KiB on Linux
+				m.CPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+			}
+			return m, nil
+		case <-tick.C:
+		}
+	}
+}
+
+// VmHWM reads the VmHWM line (KiB) of a /proc status file, 0 if absent.
+func VmHWM(path string) int64 {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	for l := range strings.SplitSeq(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			var kb int64
+			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), &kb)
+			return kb
+		}
+	}
+	return 0
+}
+
+// Median is the measure of median wall time (the upper one of an even
+// count). ms must not be empty.
+func Median(ms []Measure) Measure {
+	s := slices.Clone(ms)
+	slices.SortFunc(s, func(a, b Measure) int { return int(a.Wall - b.Wall) })
+	return s[len(s)/2]
+}
+
+// MedianCPU is the median CPU time of ms, which must not be empty.
+func MedianCPU(ms []Measure) time.Duration {
+	s := make([]time.Duration, len(ms))
+	for i, m := range ms {
+		s[i] = m.CPU
+	}
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// Best is the least wall time of ms, which must not be empty.
+func Best(ms []Measure) time.Duration {
+	b := ms[0].Wall
+	for _, m := range ms {
+		b = min(b, m.Wall)
+	}
+	return b
+}
+
+// MaxPeakRSS is the highest PeakRSS (KiB) of ms.
+func MaxPeakRSS(ms []Measure) int64 {
+	var r int64
+	for _, m := range ms {
+		r = max(r, m.PeakRSS)
+	}
+	return r
+}
+
+// LoadAvg is the content of /proc/loadavg, trimmed, or "" if unreadable.
+func LoadAvg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	return strings.TrimSpace(string(b))
+}
+
+// Build runs `go build -o out pkg`, its output going to stderr.
+func Build(out, pkg string) error {
+	build := exec.Command("go", "build", "-o", out, pkg)
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("build %s: %w", pkg, err)
+	}
+	return nil
+}
+
+// EnsurePair writes a generated manifest and run_results (dbtgen.Write
+// with spec) to the two paths unless both files already exist. generated
+// says whether it wrote them, and truth is then what dbtgen planned.
+func EnsurePair(manifest, runResults string, spec dbtgen.Spec) (truth dbtgen.Truth, generated bool, err error) {
+	_, e1 := os.Stat(manifest)
+	_, e2 := os.Stat(runResults)
+	if e1 == nil && e2 == nil {
+		return truth, false, nil
+	}
+	mf, err := os.Create(manifest)
+	if err != nil {
+		return truth, false, err
+	}
+	rf, err := os.Create(runResults)
+	if err != nil {
+		mf.Close()
+		return truth, false, err
+	}
+	mw, rw := bufio.NewWriterSize(mf, 1<<20), bufio.NewWriterSize(rf, 1<<20)
+	truth, err = dbtgen.Write(mw, rw, spec)
+	return truth, true, errors.Join(err, mw.Flush(), rw.Flush(), mf.Close(), rf.Close())
+}
+
+// PairMB is the size of the manifest and of the run_results, in MB (1e6
+// bytes), as the benchmarks print them.
+func PairMB(manifest, runResults string) (m, r float64, err error) {
+	mi, err := os.Stat(manifest)
+	if err != nil {
+		return 0, 0, err
+	}
+	ri, err := os.Stat(runResults)
+	if err != nil {
+		return 0, 0, err
+	}
+	return float64(mi.Size()) / 1e6, float64(ri.Size()) / 1e6, nil
+}
+
+// Ready prints the handshake line a server process writes on stdout once
+// it serves: "ready" and the fields, separated by spaces.
+func Ready(fields ...string) {
+	fmt.Println(strings.Join(append([]string{"ready"}, fields...), " "))
+}
+
+// WaitStop blocks until this process is sent SIGINT or SIGTERM, or its
+// stdin is closed (as when the benchmark that started it exits).
+func WaitStop() {
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(stop)
+	eof := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		close(eof)
+	}()
+	select {
+	case <-stop:
+	case <-eof:
+	}
+}
+
+// Server is a server process started by [StartServer].
+type Server struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+}
+
+// StartServer starts cmd, a server process that answers with [Ready], and
+// returns it with the fields of its ready line. name words the error when
+// the server exits or says something else first.
+func StartServer(name string, cmd *exec.Cmd) (*Server, []string, error) {
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, nil, err
+	}
+	s := &Server{cmd: cmd, stdin: stdin}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	f := strings.Fields(line)
+	if err != nil || len(f) == 0 || f[0] != "ready" {
+		s.Stop()
+		return nil, nil, fmt.Errorf("%s did not start: %q %v", name, line, err)
+	}
+	return s, f[1:], nil
+}
+
+// Stop asks the server to stop (SIGTERM, and its stdin closed) and waits
+// for it to exit.
+func (s *Server) Stop() {
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	_ = s.stdin.Close()
+	_ = s.cmd.Wait()
+}

@@ -1,0 +1,61 @@
+package benchproc
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestRunMeasuresTheChild(t *testing.T) {
+	m, err := Run(exec.Command("sleep", "0.2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Wall < 200*time.Millisecond {
+		t.Errorf("wall %v, want >= 200ms", m.Wall)
+	}
+	if m.PeakRSS <= 0 {
+		t.Errorf("peak RSS %d KiB, want > 0", m.PeakRSS)
+	}
+	if _, err := Run(exec.Command("false")); err == nil {
+		t.Error("a failing child reported no error")
+	}
+}
+
+func TestVmHWM(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "status")
+	if err := os.WriteFile(p, []byte("Name:\tx\nVmPeak:\t 9 kB\nVmHWM:\t    1234 kB\nVmRSS:\t 7 kB\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := VmHWM(p); got != 1234 {
+		t.Errorf("VmHWM = %d, want 1234", got)
+	}
+	if got := VmHWM(filepath.Join(t.TempDir(), "absent")); got != 0 {
+		t.Errorf("VmHWM of a missing file = %d, want 0", got)
+	}
+}
+
+func TestStatistics(t *testing.T) {
+	ms := []Measure{
+		{Wall: 3 * time.Second, CPU: 1 * time.Second, PeakRSS: 10},
+		{Wall: 1 * time.Second, CPU: 5 * time.Second, PeakRSS: 30},
+		{Wall: 2 * time.Second, CPU: 2 * time.Second, PeakRSS: 20},
+	}
+	if got := Median(ms).Wall; got != 2*time.Second {
+		t.Errorf("Median wall = %v", got)
+	}
+	if got := MedianCPU(ms); got != 2*time.Second {
+		t.Errorf("MedianCPU = %v", got)
+	}
+	if got := Best(ms); got != time.Second {
+		t.Errorf("Best = %v", got)
+	}
+	if got := MaxPeakRSS(ms); got != 30 {
+		t.Errorf("MaxPeakRSS = %d", got)
+	}
+	if ms[0].Wall != 3*time.Second {
+		t.Error("Median reordered its argument")
+	}
+}
