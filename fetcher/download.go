@@ -157,10 +157,10 @@ func contentType(key string) string {
 func (d *downloader) fetch(ctx context.Context, store archive.Store, key, rawURL string, tee *streamTee, onBytes func(int64), onTotal func(int64)) (archive.Digest, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return archive.Digest{}, &DownloadError{Kind: KindURL, URL: "(unparsable URL)", Err: errors.New("the API returned an unparsable URL")}
+		return archive.Digest{}, &DownloadError{Kind: KindBadURL, URL: "(unparsable URL)", Err: errors.New("the API returned an unparsable URL")}
 	}
 	if err := checkDownloadURL(u, d.loopbackHTTP); err != nil {
-		return archive.Digest{}, &DownloadError{Kind: KindURL, URL: client.RedactURL(rawURL), Err: err}
+		return archive.Digest{}, &DownloadError{Kind: KindBadURL, URL: client.RedactURL(rawURL), Err: err}
 	}
 	var last *DownloadError
 	for attempt := 1; attempt <= d.attempts; attempt++ {
@@ -225,13 +225,13 @@ func (d *downloader) once(ctx context.Context, store archive.Store, key, rawURL 
 
 	req, err := http.NewRequestWithContext(actx, http.MethodGet, rawURL, nil)
 	if err != nil {
-		return fail(KindURL, 0, errors.New("cannot build the request"))
+		return fail(KindBadURL, 0, errors.New("cannot build the request"))
 	}
 	req.Header.Set("User-Agent", "boltfetch")
 	resp, err := d.http.Do(req)
 	if err != nil {
 		if re := (*refusedURLError)(nil); errors.As(err, &re) {
-			return fail(KindURL, 0, fmt.Errorf("redirect: %w", re))
+			return fail(KindBadURL, 0, fmt.Errorf("redirect: %w", re))
 		}
 		return fail(KindTransport, 0, scrubErr(actx, err))
 	}

@@ -137,7 +137,7 @@ func TestDownloadNoCredentials(t *testing.T) {
 	for _, u := range []string{"http://example.com/x", "ftp://127.0.0.1/x", "file:///etc/passwd"} {
 		_, err := testDownloader(100).fetch(context.Background(), st, "x", u, nil, nil, nil)
 		var de *DownloadError
-		if !errors.As(err, &de) || de.Kind != KindURL {
+		if !errors.As(err, &de) || de.Kind != KindBadURL {
 			t.Errorf("fetch(%s) = %v, want a bad_url refusal", u, err)
 		}
 	}

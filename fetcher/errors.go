@@ -40,9 +40,6 @@ const (
 	KindError    = "error"    // anything unclassified
 )
 
-// KindURL is the former name of KindBadURL.
-const KindURL = KindBadURL
-
 // Stages of ItemError: where the follow-up failed.
 const (
 	StagePayload       = "payload"

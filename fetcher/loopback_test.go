@@ -74,7 +74,7 @@ func TestDownloadLoopbackRefused(t *testing.T) {
 	for _, u := range []string{local.URL + "/v1/kv/x", redirect.URL + "/x"} {
 		_, err := d.fetch(context.Background(), st, "x", u, nil, nil, nil)
 		var de *DownloadError
-		if !errors.As(err, &de) || de.Kind != KindURL || de.Attempts > 1 {
+		if !errors.As(err, &de) || de.Kind != KindBadURL || de.Attempts > 1 {
 			t.Errorf("fetch(%s) = %v, want one bad_url refusal", u, err)
 		}
 	}
@@ -147,7 +147,7 @@ func TestFetchLoopbackDownloadNeedsLoopbackAPI(t *testing.T) {
 		if rep.Run.APIHost != "example.com" {
 			t.Fatalf("api host %q", rep.Run.APIHost)
 		}
-		if len(rep.Errors) != 1 || rep.Errors[0].Kind != KindURL || rep.Errors[0].Stage != "download" {
+		if len(rep.Errors) != 1 || rep.Errors[0].Kind != KindBadURL || rep.Errors[0].Stage != "download" {
 			t.Fatalf("errors %+v, want one bad_url download refusal", rep.Errors)
 		}
 		if rep.Commands[0].Logs == nil {
