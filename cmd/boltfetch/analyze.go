@@ -25,10 +25,6 @@ type analyzeOptions struct {
 	FailOnDBTFailure     bool
 }
 
-// exitDBTFailure is the exit status of --fail-on-dbt-failure when dbt
-// itself failed (a failed node) and the analysis succeeded.
-const exitDBTFailure = 3
-
 func newAnalyzeCmd(io *iostreams, runF func(*analyzeOptions) error) *cobra.Command {
 	opts := &analyzeOptions{}
 	cmd := &cobra.Command{
@@ -102,7 +98,7 @@ func runAnalyze(cmd *cobra.Command, io *iostreams, opts *analyzeOptions) error {
 		return fmt.Errorf("write the analysis: %w", err)
 	}
 	if opts.FailOnDBTFailure && len(a.Failed) > 0 {
-		return withCode(exitDBTFailure, fmt.Errorf("dbt failed: %d node(s) failed (--fail-on-dbt-failure)", len(a.Failed)))
+		return withCode(exitDBTFailed, fmt.Errorf("dbt failed: %d node(s) failed (--fail-on-dbt-failure)", len(a.Failed)))
 	}
 	return nil
 }

@@ -165,7 +165,7 @@ func TestAnalyzeFailOnDBTFailure(t *testing.T) {
 		args []string
 		want int
 	}{
-		{"failed node, flag", []string{"analyze", "--manifest", m, "--run-results", r, "--fail-on-dbt-failure", "--format", "json"}, exitDBTFailure},
+		{"failed node, flag", []string{"analyze", "--manifest", m, "--run-results", r, "--fail-on-dbt-failure", "--format", "json"}, exitDBTFailed},
 		{"failed node, no flag", []string{"analyze", "--manifest", m, "--run-results", r}, exitOK},
 		{"nothing failed, flag", []string{"analyze", "--manifest", okM, "--run-results", okR, "--fail-on-dbt-failure"}, exitOK},
 	} {
@@ -176,7 +176,7 @@ func TestAnalyzeFailOnDBTFailure(t *testing.T) {
 		if out == "" {
 			t.Errorf("%s: no analysis written", tt.name)
 		}
-		if code == exitDBTFailure && !strings.Contains(errOut, "1 node(s) failed") {
+		if code == exitDBTFailed && !strings.Contains(errOut, "1 node(s) failed") {
 			t.Errorf("%s: stderr %q does not say why", tt.name, errOut)
 		}
 	}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -39,7 +38,7 @@ type backfillOptions struct {
 }
 
 func newBackfillCmd(io *iostreams, runF func(*backfillOptions) error) *cobra.Command {
-	opts := &backfillOptions{fetch: fetchOptions{io: io, getenv: os.Getenv}, now: time.Now}
+	opts := &backfillOptions{fetch: fetchOptions{io: io, getenv: io.getenv}, now: time.Now}
 	cmd := &cobra.Command{
 		Use:   "backfill [flags]",
 		Short: "Follow up a schedule's recent runs from the API, skipping those already archived",
@@ -56,8 +55,10 @@ one limit of --concurrency requests in flight. A summary goes to stdout; on a
 terminal, progress (runs done / total) goes to stderr.
 
 Exit codes: 0 every run of the window is archived complete (or the window is
-empty); 1 some run's follow-up failed, or the API could not be listed; 2
-unusable input or configuration.`,
+empty); 1 some run's follow-up failed, or the API could not be listed, or the
+backfill was interrupted; 2 unusable input or configuration; 3 (only with
+--fail-on-dbt-failure) every run is archived complete and dbt itself failed
+in a run followed up. 1 and 2 take precedence over 3.`,
 		Example: `  boltfetch backfill --schedule daily_run --workspace acme
   boltfetch backfill --schedule daily_run --schedule hourly --since 30d --runs-concurrency 4
   boltfetch backfill --schedule daily_run --since 2024-05-01 --until 2024-06-01 --dry-run`,
@@ -157,12 +158,8 @@ func runBackfill(ctx context.Context, opts *backfillOptions) error {
 	if err := needEndpoint(cfg.client); err != nil {
 		return withCode(exitBadInput, fmt.Errorf("backfill: %w", err))
 	}
-	store, err := openOut(ctx, opts.fetch.Out, slog.New(slog.NewTextHandler(io.Err, &slog.HandlerOptions{Level: cfg.level})))
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-
+	// The bar and its logger first, so that the archive's own log lines
+	// (a bucket's sweep) are printed above the bar, not through it.
 	var bar *runsBar
 	logOut := io.Err
 	if io.ErrTTY && !opts.DryRun {
@@ -171,6 +168,11 @@ func runBackfill(ctx context.Context, opts *backfillOptions) error {
 		logOut = bar.p
 	}
 	logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: cfg.level}))
+	store, err := openOut(ctx, opts.fetch.Out, logger)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
 	// One line per run is enough: the fetcher's own info lines only at
 	// --log-level debug.
 	fetchLevel := max(cfg.level, slog.LevelWarn)

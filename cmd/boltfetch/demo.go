@@ -101,5 +101,10 @@ func runDemo(ctx context.Context, opts *demoOptions) error {
 	fmt.Fprintf(opts.io.Err, "boltfetch demo: fake Bolt API on %s, archive in %s\n", u.Host, out)
 	// Allow exactly the fake's loopback host, as a user would with --allow-host.
 	ccfg := client.Config{APIKey: key, APISecret: secret, AllowHosts: []string{u.Hostname()}}
-	return followUp(ctx, opts.io, payload, out, slog.LevelWarn, ccfg, fopts, opts.Format, opts.FailOnDBTFailure, &opts.Lineage, os.Getenv)
+	o, err := openFollowUp(ctx, opts.io, out, slog.LevelWarn, fopts, &opts.Lineage, opts.io.getenv)
+	if err != nil {
+		return err
+	}
+	defer o.Close()
+	return o.followUp(ctx, payload, ccfg, opts.Format, opts.FailOnDBTFailure)
 }

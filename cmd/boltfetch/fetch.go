@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/boltfetch/boltfetch/archive"
+	"github.com/boltfetch/boltfetch/archive/blobstore"
 	"github.com/boltfetch/boltfetch/artifacts"
 	"github.com/boltfetch/boltfetch/client"
 	"github.com/boltfetch/boltfetch/fetcher"
@@ -104,8 +105,10 @@ no temp file is left, and the report of what was done is written (exit 1).`,
 }
 
 // addFollowUpFlags registers the flags of the follow-up itself (archive,
-// selection, limits, credentials): fetch and serve share them, with the same
-// defaults and environment variables.
+// selection, limits, credentials, OpenLineage): fetch, serve and backfill
+// share them, with the same defaults and environment variables. The flags
+// of one command's output (--format, --fail-on-dbt-failure, --run-id…) are
+// registered by that command.
 func addFollowUpFlags(f *pflag.FlagSet, opts *fetchOptions) {
 	f.StringVar(&opts.Out, "out", "./boltfetch-archive", "archive folder, or bucket URL: s3://bucket/prefix?region=…, gs://bucket/prefix, azblob://container/prefix, file:///path")
 	opts.archiveFlags.register(f)
@@ -148,7 +151,12 @@ func runFetch(ctx context.Context, opts *fetchOptions) error {
 	if err != nil {
 		return withCode(exitBadInput, err)
 	}
-	return followUp(ctx, opts.io, raw, opts.Out, cfg.level, cfg.client, fopts, opts.Format, opts.FailOnDBTFailure, &opts.Lineage, opts.getenv)
+	o, err := openFollowUp(ctx, opts.io, opts.Out, cfg.level, fopts, &opts.Lineage, opts.getenv)
+	if err != nil {
+		return err
+	}
+	defer o.Close()
+	return o.followUp(ctx, raw, cfg.client, opts.Format, opts.FailOnDBTFailure)
 }
 
 // fetcherOptions are the fetcher's options from the checked flags.
@@ -164,40 +172,74 @@ func (opts *fetchOptions) fetcherOptions(cfg fetchConfig) (fetcher.Options, erro
 	return fopts, nil
 }
 
-// followUp is what fetch and demo share: it follows up payload into the
-// archive at out, with logs (and progress bars, on a TTY) on stderr, and
-// prints the report in format on stdout. With failOnDBT, a complete
-// follow-up of a run in which dbt failed exits 3.
-func followUp(ctx context.Context, io *iostreams, payload []byte, out string, level slog.Level, ccfg client.Config, fopts fetcher.Options, format string, failOnDBT bool, lf *lineageFlags, getenv func(string) string) error {
-	logOut := io.Err
-	var bars *progress.Bars
-	if io.ErrTTY {
-		bars = progress.New(io.Err)
-		defer bars.Close()
-		logOut = bars.Writer()
-		fopts.Progress = bars
-	}
-	logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
-	store, err := openOut(ctx, out, logger)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	if fopts.Lineage, err = lf.exporter(getenv, logger); err != nil {
-		return withCode(exitBadInput, err)
-	}
-	rep, err := followUpRun(ctx, payload, store, ccfg, fopts, logger)
-	if bars != nil {
-		bars.Close() // the bars must be gone before the report is printed
-	}
-	if err != nil {
-		return withCode(exitBadInput, err)
-	}
-	return finish(io.Out, format, rep, failOnDBT)
+// followUpOut is where one CLI follow-up writes: the archive that --out
+// names, the OpenLineage exporter, the logger and, on a TTY, the progress
+// bars. openFollowUp opens it before any request to Paradime, so that an
+// unusable configuration exits 2 having sent nothing.
+type followUpOut struct {
+	io     *iostreams
+	bars   *progress.Bars
+	logger *slog.Logger
+	store  blobstore.ClosableStore
+	fopts  fetcher.Options
 }
 
-// followUpRun is the one follow-up path, which fetch, demo and serve share:
-// the client for ccfg, then the fetcher on payload into store. Its errors
+// openFollowUp opens the archive at out and builds the exporter lf asks
+// for, with logs (and progress bars, on a TTY) on stderr. fetch, demo and
+// fetch --run-id call it before their first request; Close releases it.
+func openFollowUp(ctx context.Context, io *iostreams, out string, level slog.Level, fopts fetcher.Options, lf *lineageFlags, getenv func(string) string) (*followUpOut, error) {
+	o := &followUpOut{io: io}
+	logOut := io.Err
+	if io.ErrTTY {
+		o.bars = progress.New(io.Err)
+		logOut = o.bars.Writer()
+		fopts.Progress = o.bars
+	}
+	o.logger = slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
+	store, err := openOut(ctx, out, o.logger)
+	if err != nil {
+		o.Close()
+		return nil, err
+	}
+	o.store = store
+	if fopts.Lineage, err = lf.exporter(getenv, o.logger); err != nil {
+		o.Close()
+		return nil, withCode(exitBadInput, err)
+	}
+	o.fopts = fopts
+	return o, nil
+}
+
+// Close removes the bars and closes the archive. Calls after the first do
+// nothing.
+func (o *followUpOut) Close() {
+	if o.bars != nil {
+		o.bars.Close()
+	}
+	if o.store != nil {
+		o.store.Close()
+		o.store = nil
+	}
+}
+
+// followUp is what fetch, demo and fetch --run-id share once o is open: it
+// follows up payload into o's archive and prints the report in format on
+// stdout. With failOnDBT, a complete follow-up of a run in which dbt
+// failed exits 3.
+func (o *followUpOut) followUp(ctx context.Context, payload []byte, ccfg client.Config, format string, failOnDBT bool) error {
+	rep, err := followUpRun(ctx, payload, o.store, ccfg, o.fopts, o.logger)
+	if o.bars != nil {
+		o.bars.Close() // the bars must be gone before the report is printed
+	}
+	if err != nil {
+		return withCode(exitBadInput, err)
+	}
+	return finish(o.io.Out, format, rep, failOnDBT)
+}
+
+// followUpRun is the one follow-up path, which fetch (a payload or
+// --run-id), demo, serve and backfill share: the client for ccfg, then the
+// fetcher on payload into store. Its errors
 // are unusable input or configuration (fetcher.ErrBadInput, client config),
 // worded for the CLI; the failures of single items are in the report.
 func followUpRun(ctx context.Context, payload []byte, store archive.Store, ccfg client.Config, fopts fetcher.Options, logger *slog.Logger) (*fetcher.Report, error) {

@@ -25,7 +25,8 @@ import (
 	"github.com/boltfetch/boltfetch/lineage"
 )
 
-// lineageFlags are the OpenLineage flags shared by fetch, demo and lineage.
+// lineageFlags are the OpenLineage flags shared by fetch (a payload or
+// --run-id), demo, serve, backfill and lineage.
 type lineageFlags struct {
 	File             string
 	URL              string
@@ -92,7 +93,7 @@ type lineageOptions struct {
 }
 
 func newLineageCmd(io *iostreams, runF func(*lineageOptions) error) *cobra.Command {
-	opts := &lineageOptions{io: io, getenv: os.Getenv}
+	opts := &lineageOptions{io: io, getenv: io.getenv}
 	cmd := &cobra.Command{
 		Use:   "lineage RUN [--out ARCHIVE] (--openlineage-file F | --openlineage-url U)",
 		Short: "Send the OpenLineage events of a run already archived",

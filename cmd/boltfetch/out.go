@@ -14,7 +14,7 @@ import (
 )
 
 // archiveFlags are the flags that say how the archive is written, shared by
-// fetch and demo.
+// fetch (a payload or --run-id), demo, serve and backfill.
 type archiveFlags struct {
 	Compress   string
 	RawPayload bool

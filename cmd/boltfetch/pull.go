@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -66,8 +65,19 @@ func runFetchRunID(ctx context.Context, opts *fetchOptions, runF func(*fetchOpti
 		ctx, cancel = context.WithTimeout(ctx, opts.Timeout)
 		defer cancel()
 	}
+	fopts, err := opts.fetcherOptions(cfg)
+	if err != nil {
+		return withCode(exitBadInput, err)
+	}
+	// The archive and the exporter first: an unusable one is found before
+	// the first request, as with a payload file.
+	o, err := openFollowUp(ctx, opts.io, opts.Out, cfg.level, fopts, &opts.Lineage, opts.getenv)
+	if err != nil {
+		return err
+	}
+	defer o.Close()
 	ccfg := cfg.client
-	ccfg.Logger = slog.New(slog.NewTextHandler(opts.io.Err, &slog.HandlerOptions{Level: cfg.level}))
+	ccfg.Logger = o.logger
 	api, err := client.New(ccfg)
 	if err != nil {
 		return withCode(exitBadInput, word(err))
@@ -79,15 +89,12 @@ func runFetchRunID(ctx context.Context, opts *fetchOptions, runF func(*fetchOpti
 	var nf *pull.NotFinishedError
 	switch {
 	case errors.As(err, &nf):
+		o.Close() // no bars left over above the answer
 		return writeNotFinished(opts.io.Out, opts.Format, nf)
 	case err != nil:
 		return withCode(pullErrCode(err), word(err))
 	}
-	fopts, err := opts.fetcherOptions(cfg)
-	if err != nil {
-		return withCode(exitBadInput, err)
-	}
-	return followUp(ctx, opts.io, raw, opts.Out, cfg.level, cfg.client, fopts, opts.Format, opts.FailOnDBTFailure, &opts.Lineage, opts.getenv)
+	return o.followUp(ctx, raw, cfg.client, opts.Format, opts.FailOnDBTFailure)
 }
 
 // needEndpoint: pull mode has no payload, so no api_url but the configured

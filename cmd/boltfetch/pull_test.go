@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -365,5 +366,60 @@ func TestBackfillProgressOnTTY(t *testing.T) {
 	}
 	if got := out.String(); !strings.HasPrefix(got, "Backfill of schedule hourly") || strings.Count(got, "\n") != 1 {
 		t.Errorf("stdout:\n%s", got)
+	}
+}
+
+// TestFetchRunIDUnusableOutFirst: fetch --run-id finds an unusable --out or
+// OpenLineage configuration before its first request to the API, as fetch
+// of a payload file does: exit 2, and the API never asked.
+func TestFetchRunIDUnusableOutFirst(t *testing.T) {
+	t.Parallel()
+	unwritable := t.TempDir()
+	if os.Geteuid() == 0 {
+		if runtime.GOOS != "linux" {
+			t.Skip("needs /proc to find an unwritable folder as root")
+		}
+		unwritable = "/proc/self"
+	} else if err := os.Chmod(unwritable, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		out    string
+		extra  []string
+		stderr string
+	}{
+		{"unwritable out", unwritable, nil, "the archive folder is not writable"},
+		{"two lineage sinks", "", []string{"--openlineage-file", "x.ndjson", "--openlineage-url", "http://127.0.0.1:1/api/v1/lineage"}, "give one of them"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := fakebolt.New(fakebolt.Options{APIKey: "k", APISecret: "s"})
+			if err := srv.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(srv.Close)
+			srv.AddRun(demodata.Run())
+			out := tt.out
+			if out == "" {
+				out = t.TempDir()
+			}
+			args := append([]string{"fetch", "--out", out, "--api-key", "k", "--api-secret", "s", "--api-endpoint", srv.APIURL(),
+				"--run-id", fmt.Sprint(demodata.Run().ID)}, tt.extra...)
+			var outb, errb bytes.Buffer
+			code := run(args, &iostreams{In: strings.NewReader(""), Out: &outb, Err: &errb, Getenv: noEnv})
+			if code != exitBadInput {
+				t.Fatalf("exit %d, want %d\nstderr:\n%s", code, exitBadInput, errb.String())
+			}
+			if !strings.Contains(errb.String(), tt.stderr) {
+				t.Errorf("stderr %q lacks %q", errb.String(), tt.stderr)
+			}
+			for route, n := range srv.Stats().Requests {
+				if n != 0 {
+					t.Errorf("%d requests to %s before the configuration was found unusable", n, route)
+				}
+			}
+		})
 	}
 }

@@ -25,6 +25,7 @@ var optionFlags = map[fetcher.Option]string{
 	fetcher.OptionLogs:            "--logs",
 	fetcher.OptionConcurrency:     "--concurrency",
 	fetcher.OptionMaxArtifactSize: "--max-artifact-size",
+	fetcher.OptionCompression:     "--compress",
 }
 
 // word rewords the libraries' typed errors for this CLI: the libraries

@@ -37,6 +37,7 @@ func TestWord(t *testing.T) {
 		{fmt.Errorf("payload api_url refused: %w", &client.HostNotAllowedError{Host: "evil.example", Reason: "matches no allowed pattern", Allowable: true}), []string{"payload api_url refused", "--allow-host evil.example"}},
 		{&client.BodyTooLargeError{Host: "api.paradime.io", Limit: 10}, []string{"10-byte limit", "--max-response-size"}},
 		{&client.AuthError{Host: "h", StatusCode: 401}, []string{"--api-key"}},
+		{&fetcher.OptionsError{Option: fetcher.OptionCompression, Value: "gzip", Reason: "want zstd or nothing"}, []string{`--compress "gzip": want zstd or nothing`}},
 	}
 	for _, tt := range tests {
 		got := word(tt.err)
