@@ -88,7 +88,13 @@ acks each once it is committed to a durable inbox (SQLite in --data-dir, or
 PostgreSQL with --inbox for several replicas), and follows up every run exactly
 as 'boltfetch fetch' does, with --workers at once, retrying transient failures.
 
-It takes every fetch flag, with the same defaults and environment variables.
+It takes every follow-up flag of fetch (--out, the archive, selection, limits,
+credentials and OpenLineage flags) with the same defaults and environment
+variables, except --timeout, which is 0 (never) here: --job-timeout bounds
+each follow-up, and a --timeout shorter than it cancels a follow-up sooner.
+It does not take fetch's flags about one report or one run: --format,
+--fail-on-dbt-failure, --run-id, --schedule and --workspace (see
+--reconcile-* for runs whose webhook never came).
 A webhook token is required (--token, --token-file, BOLTFETCH_WEBHOOK_TOKEN or
 BOLTFETCH_WEBHOOK_TOKEN_FILE) unless --insecure-no-auth is given.
 
@@ -106,6 +112,12 @@ at the next start.`,
 		},
 	}
 	addFollowUpFlags(cmd.Flags(), &opts.fetch)
+	// --job-timeout is what bounds a follow-up here; fetch's 30m --timeout
+	// would silently win over a longer one.
+	opts.fetch.Timeout = 0
+	tf := cmd.Flags().Lookup("timeout")
+	tf.DefValue = "0s"
+	tf.Usage = "also give up one follow-up after this long, if shorter than --job-timeout (0: never; --job-timeout bounds it)"
 	addStoreFlags(cmd, &opts.store)
 	f := cmd.Flags()
 	f.StringVar(&opts.Listen, "listen", ":8080", "address to serve HTTP on")

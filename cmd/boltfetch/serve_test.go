@@ -44,6 +44,8 @@ func TestServeTakesFetchFlags(t *testing.T) {
 			return // fetch prints a report; serve does not
 		case "run-id", "schedule", "workspace":
 			return // fetch's pull mode (pull.go); serve reconciles with its --reconcile-* flags
+		case "timeout":
+			return // serve's is 0: --job-timeout bounds a follow-up (TestServeTimeoutDefault)
 		}
 		s := serve.Lookup(f.Name)
 		if s == nil {
@@ -62,6 +64,37 @@ func TestServeTakesFetchFlags(t *testing.T) {
 		if f := serve.Lookup(name); f == nil || f.DefValue != def {
 			t.Errorf("--%s: %v, want default %q", name, f, def)
 		}
+	}
+}
+
+// TestServeTimeoutDefault: serve's follow-up --timeout defaults to 0, so
+// that --job-timeout (30m by default, or longer) is what bounds a
+// follow-up; fetch keeps its 30m; an explicit --timeout still applies.
+func TestServeTimeoutDefault(t *testing.T) {
+	t.Parallel()
+	io := &iostreams{}
+	if f := newServeCmd(io, nil).Flags().Lookup("timeout"); f.DefValue != "0s" || !strings.Contains(f.Usage, "--job-timeout") {
+		t.Errorf("serve --timeout default %q usage %q, want 0s and a word on --job-timeout", f.DefValue, f.Usage)
+	}
+	if f := newFetchCmd(io, nil).Flags().Lookup("timeout"); f.DefValue != "30m0s" {
+		t.Errorf("fetch --timeout default %q, want 30m0s", f.DefValue)
+	}
+	dir := t.TempDir()
+	base := []string{"--out", dir, "--data-dir", dir, "--insecure-no-auth", "--api-key", "k", "--api-secret", "s"}
+	o := parseServe(t, nil, append(base, "--job-timeout", "2h")...)
+	sc, err := o.config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := newServeWorker(o, sc, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.fetch.Timeout != 0 || w.timeout != 0 || sc.inbox.JobTimeout != 2*time.Hour {
+		t.Errorf("default: --timeout %s, worker timeout %s, job timeout %s; want 0, 0 and 2h", o.fetch.Timeout, w.timeout, sc.inbox.JobTimeout)
+	}
+	if o := parseServe(t, nil, append(base, "--timeout", "5m")...); o.fetch.Timeout != 5*time.Minute {
+		t.Errorf("--timeout 5m parsed as %s", o.fetch.Timeout)
 	}
 }
 
