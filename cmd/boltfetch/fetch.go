@@ -73,6 +73,14 @@ Credentials come from the flags or from Paradime's SDK environment variables
 PARADIME_API_ENDPOINT, PARADIME_API_KEY, PARADIME_API_SECRET and
 PARADIME_WORKSPACE_UID; flags win.
 
+With --run-id N (and no payload) the run's payload is built from the API at
+--api-endpoint instead; --schedule and --workspace name its archive folder.
+
+The follow-up flags (all but --format, --fail-on-dbt-failure, --run-id,
+--schedule and --workspace) are the same on serve and backfill, with the same
+defaults and environment variables, except serve's --timeout: 0 there, since
+its --job-timeout bounds each follow-up.
+
 Exit codes: 0 everything was fetched (whatever dbt's outcome); 1 some follow-up
 failed (the report says which); 2 unusable input or configuration, including an
 api_url host that is not allowed; 3 (only with --fail-on-dbt-failure) everything
