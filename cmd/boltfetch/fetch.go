@@ -247,9 +247,9 @@ func (o *followUpOut) followUp(ctx context.Context, payload []byte, ccfg client.
 
 // followUpRun is the one follow-up path, which fetch (a payload or
 // --run-id), demo, serve and backfill share: the client for ccfg, then the
-// fetcher on payload into store. Its errors
-// are unusable input or configuration (fetcher.ErrBadInput, client config),
-// worded for the CLI; the failures of single items are in the report.
+// fetcher on payload into store. Its errors are unusable input or
+// configuration (fetcher.ErrBadInput, client config), worded for the CLI;
+// the failures of single items are in the report.
 func followUpRun(ctx context.Context, payload []byte, store archive.Store, ccfg client.Config, fopts fetcher.Options, logger *slog.Logger) (*fetcher.Report, error) {
 	ccfg.Logger = logger
 	c, err := client.New(ccfg)
