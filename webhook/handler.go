@@ -70,7 +70,10 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.HandleFunc("/readyz", h.readyz)
 	h.mux.Handle("/metrics", h.metrics.handler())
 	if cfg.UI != nil {
-		ui := h.basicAuth(cfg.UI)
+		// Browsers attach Basic credentials to cross-site form posts, and
+		// River's UI reads any POST body as JSON: refuse cross-origin
+		// writes before the credentials are even looked at (CSRF).
+		ui := http.NewCrossOriginProtection().Handler(h.basicAuth(cfg.UI))
 		h.mux.Handle("/ui/", ui)
 		h.mux.Handle("/ui", ui)
 	}

@@ -3,10 +3,14 @@ package webhook_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/boltfetch/boltfetch/webhook"
 )
 
 // pingQueue counts the pings of a memQueue and holds each one until gate
@@ -88,5 +92,49 @@ func TestReadyzFloodPingsOnce(t *testing.T) {
 	}
 	if readyz() != 503 || q.pings.Load() != 2 {
 		t.Fatalf("the failed answer is not reused: %d pings", q.pings.Load())
+	}
+}
+
+// TestUIRefusesCrossOrigin: a browser attaches the UI's Basic credentials
+// to a cross-site form post, so the UI refuses cross-origin writes (CSRF)
+// whatever the credentials, and still serves same-origin ones and reads.
+func TestUIRefusesCrossOrigin(t *testing.T) {
+	t.Parallel()
+	var reached atomic.Int64
+	ui := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reached.Add(1)
+		w.WriteHeader(http.StatusTeapot)
+	})
+	h := newHandler(t, newMemQueue(), func(c *webhook.Config) { c.UI = ui })
+	for _, tt := range []struct {
+		name, method string
+		header       map[string]string
+		status       int
+	}{
+		{"cross-site fetch metadata", http.MethodPost, map[string]string{"Sec-Fetch-Site": "cross-site"}, 403},
+		{"same-site other origin", http.MethodPost, map[string]string{"Sec-Fetch-Site": "same-site"}, 403},
+		{"foreign Origin", http.MethodPost, map[string]string{"Origin": "https://evil.example"}, 403},
+		{"foreign Origin, delete", http.MethodDelete, map[string]string{"Origin": "https://evil.example"}, 403},
+		{"same-origin fetch metadata", http.MethodPost, map[string]string{"Sec-Fetch-Site": "same-origin"}, 418},
+		{"same Origin", http.MethodPost, map[string]string{"Origin": "http://bolt.internal:8080"}, 418},
+		{"not a browser", http.MethodPost, nil, 418},
+		{"cross-site read", http.MethodGet, map[string]string{"Sec-Fetch-Site": "cross-site"}, 418},
+	} {
+		r := httptest.NewRequest(tt.method, "http://bolt.internal:8080/ui/api/jobs/cancel",
+			strings.NewReader(`{"job_ids":["1"]}`))
+		r.Header.Set("Content-Type", "text/plain")
+		r.SetBasicAuth(webhook.DefaultUIUser, testToken)
+		for k, v := range tt.header {
+			r.Header.Set(k, v)
+		}
+		before := reached.Load()
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != tt.status {
+			t.Errorf("%s: %d, want %d", tt.name, w.Code, tt.status)
+		}
+		if tt.status == 403 && reached.Load() != before {
+			t.Errorf("%s: the UI was reached", tt.name)
+		}
 	}
 }
