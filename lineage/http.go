@@ -104,6 +104,10 @@ func NewHTTPSink(cfg HTTPConfig) (*HTTPSink, error) {
 		hc = &c
 	}
 	hc.Timeout = cfg.Timeout
+	// Never follow a redirect: Go keeps the Authorization header on a
+	// redirect to the same host or a subdomain, even from https to http.
+	// A 3xx is then a delivery error.
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	rc := retryablehttp.NewClient()
 	rc.HTTPClient = hc
 	rc.Logger = nil
