@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/boltfetch/boltfetch/internal/retry"
+	"github.com/boltfetch/boltfetch/internal/safetext"
 )
 
 // Client talks to Paradime's Bolt GraphQL API. It is safe for concurrent
@@ -259,14 +260,10 @@ func (c *Client) graphQLError(status int, msgs []string) error {
 	return &GraphQLError{StatusCode: status, Messages: out}
 }
 
+// excerpt is the start of s (at most n bytes) on one line, every control
+// (C0, C1, bidi) shown escaped: it quotes a server's answer in an error.
 func excerpt(s string, n int) string {
-	s = strings.TrimSpace(s)
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 {
-			return ' '
-		}
-		return r
-	}, s)
+	s = safetext.Line(strings.TrimSpace(s))
 	if len(s) <= n {
 		return s
 	}

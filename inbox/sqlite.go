@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -31,23 +32,54 @@ CREATE INDEX IF NOT EXISTS boltfetch_payload_job_id ON boltfetch_payload (job_id
 
 // sqliteDSN opens path with WAL and synchronous=FULL (a commit is on disk
 // before Enqueue returns, so an ack survives a power cut), a busy timeout (an
-// operator's CLI may write beside the server), and immediate transactions
-// (no deadlock upgrading a read lock to a write one).
+// operator's CLI may write beside the server), immediate transactions (no
+// deadlock upgrading a read lock to a write one), and temporary tables and
+// indices in memory (SQLite would otherwise spill them to files outside the
+// data dir).
 func sqliteDSN(path string) string {
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(0)"} {
+	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(0)", "temp_store(MEMORY)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
 	return "file:" + filepath.ToSlash(path) + "?" + q.Encode()
 }
 
+// ownerOnly makes the data dir (created if need be) 0700 and the database
+// file at path (created empty if need be) and its -wal and -shm files 0600:
+// the database holds raw payloads, whose api_url carries a Paradime token.
+// MkdirAll leaves an existing dir's mode alone and SQLite creates its files
+// 0644 less the umask, so both are set here; SQLite gives new -wal and -shm
+// files the database file's mode.
+func ownerOnly(dir, path string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("inbox data dir: %w", err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return fmt.Errorf("inbox data dir: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("%w: create %s: %w", ErrUnavailable, sqliteFile, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("%w: create %s: %w", ErrUnavailable, sqliteFile, err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := os.Chmod(p, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("inbox data dir: %w", err)
+		}
+	}
+	return nil
+}
+
 // openSQLite opens (and migrates) the embedded inbox in cfg.DataDir.
 func openSQLite(ctx context.Context, cfg Config, w *worker) (*engine[*sql.Tx], error) {
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("inbox data dir: %w", err)
+	path := filepath.Join(cfg.DataDir, sqliteFile)
+	if err := ownerOnly(cfg.DataDir, path); err != nil {
+		return nil, err
 	}
-	db, err := sql.Open("sqlite", sqliteDSN(filepath.Join(cfg.DataDir, sqliteFile)))
+	db, err := sql.Open("sqlite", sqliteDSN(path))
 	if err != nil {
 		return nil, fmt.Errorf("%w: open %s: %w", ErrUnavailable, sqliteFile, err)
 	}

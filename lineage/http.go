@@ -10,10 +10,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/boltfetch/boltfetch/internal/safetext"
 )
 
 // Defaults of HTTPConfig.
@@ -104,6 +107,10 @@ func NewHTTPSink(cfg HTTPConfig) (*HTTPSink, error) {
 		hc = &c
 	}
 	hc.Timeout = cfg.Timeout
+	// Never follow a redirect: Go keeps the Authorization header on a
+	// redirect to the same host or a subdomain, even from https to http.
+	// A 3xx is then a delivery error.
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	rc := retryablehttp.NewClient()
 	rc.HTTPClient = hc
 	rc.Logger = nil
@@ -286,14 +293,26 @@ func (b *httpBlock) post(j httpJob) (bool, error) {
 	}
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	retryable := resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500
-	return retryable, &StatusError{URL: b.s.name, Status: resp.StatusCode, Body: string(bytes.TrimSpace(snippet))}
+	return retryable, &StatusError{URL: b.s.name, Status: resp.StatusCode, Body: b.s.excerpt(snippet)}
+}
+
+// excerpt makes the start of a refusal fit for reports, job errors and logs:
+// an endpoint that echoes the request must not leak the API key, nor drive a
+// terminal.
+func (s *HTTPSink) excerpt(b []byte) string {
+	text := string(bytes.TrimSpace(b))
+	if len(s.cfg.APIKey) >= 4 {
+		text = strings.ReplaceAll(text, s.cfg.APIKey, "[REDACTED]")
+	}
+	return safetext.Line(text)
 }
 
 // StatusError is an endpoint's refusal.
 type StatusError struct {
 	URL    string
 	Status int
-	// Body is the start of the answer (at most 512 bytes).
+	// Body is the start of the answer (its first 512 bytes), with the API key
+	// replaced by "[REDACTED]" and controls escaped.
 	Body string
 }
 

@@ -28,6 +28,7 @@ type Handler struct {
 	log      *slog.Logger
 	tls      *tls.Config
 	mux      *http.ServeMux
+	ping     *probeCache[struct{}]
 	draining atomic.Bool
 }
 
@@ -58,6 +59,9 @@ func New(cfg Config) (*Handler, error) {
 		log:     cfg.Logger,
 		tls:     tlsCfg,
 		mux:     http.NewServeMux(),
+		ping: newProbeCache(cfg.ProbeTimeout, func(ctx context.Context) (struct{}, error) {
+			return struct{}{}, cfg.Queue.Ping(ctx)
+		}),
 	}
 	h.mux.HandleFunc("/webhooks/paradime", h.intake)
 	h.mux.HandleFunc("/runs/{run_id}", h.runStatus)
@@ -66,7 +70,10 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.HandleFunc("/readyz", h.readyz)
 	h.mux.Handle("/metrics", h.metrics.handler())
 	if cfg.UI != nil {
-		ui := h.basicAuth(cfg.UI)
+		// Browsers attach Basic credentials to cross-site form posts, and
+		// River's UI reads any POST body as JSON: refuse cross-origin
+		// writes before the credentials are even looked at (CSRF).
+		ui := http.NewCrossOriginProtection().Handler(h.basicAuth(cfg.UI))
 		h.mux.Handle("/ui/", ui)
 		h.mux.Handle("/ui", ui)
 	}
@@ -149,16 +156,15 @@ func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// readyz answers 200 when the server is not draining and the queue answers
-// a ping within the probe timeout.
+// readyz answers 200 when the server is not draining and the queue answered
+// a ping within the probe timeout. It needs no auth, so the ping goes through
+// a [probeCache]: a flood of probes costs the queue one ping a second.
 func (h *Handler) readyz(w http.ResponseWriter, r *http.Request) {
 	if h.draining.Load() {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "draining"})
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.ProbeTimeout)
-	defer cancel()
-	if err := h.cfg.Queue.Ping(ctx); err != nil {
+	if _, err := h.ping.get(); err != nil {
 		h.log.Warn("webhook: readiness: the queue does not answer", "error", err)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
 		return

@@ -116,6 +116,7 @@ func TestIntakeOnRealInbox(t *testing.T) {
 			if w := do(h, request{body: completedPayload(t, 424244), header: bearer(testToken)}); w.Code != 503 {
 				t.Errorf("delivery to a closed inbox: %d %s", w.Code, w.Body.String())
 			}
+			time.Sleep(1100 * time.Millisecond) // past the reuse of the last ping
 			if do(h, request{method: http.MethodGet, target: "/readyz"}).Code != 503 {
 				t.Error("/readyz passes on a closed inbox")
 			}

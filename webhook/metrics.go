@@ -163,26 +163,19 @@ func (m *Metrics) registerDepth(q Queue, timeout time.Duration) error {
 
 var depthStates = []inbox.State{inbox.StateQueued, inbox.StateProcessing, inbox.StateDone, inbox.StateFailed}
 
-// depthCollector asks the queue for its depth at scrape time, bounded by a
-// timeout, and reuses an answer younger than a second, so that scrapes in a
-// burst cost the database one query.
+// depthCollector asks the queue for its depth at scrape time through a
+// [probeCache], so that scrapes in a burst cost the database one query.
 type depthCollector struct {
-	q       Queue
-	timeout time.Duration
-	runs    *prometheus.Desc
-	up      *prometheus.Desc
-
-	mu     sync.Mutex
-	at     time.Time
-	depth  map[inbox.State]int
-	failed bool
+	depth *probeCache[map[inbox.State]int]
+	runs  *prometheus.Desc
+	up    *prometheus.Desc
 }
 
 func newDepthCollector(q Queue, timeout time.Duration) *depthCollector {
 	return &depthCollector{
-		q: q, timeout: timeout,
-		runs: prometheus.NewDesc("boltfetch_inbox_runs", "Runs in the inbox by state, asked of the queue at scrape time.", []string{"state"}, nil),
-		up:   prometheus.NewDesc("boltfetch_inbox_up", "1 when the last depth query of the inbox succeeded within its timeout, else 0.", nil, nil),
+		depth: newProbeCache(timeout, q.Depth),
+		runs:  prometheus.NewDesc("boltfetch_inbox_runs", "Runs in the inbox by state, asked of the queue at scrape time.", []string{"state"}, nil),
+		up:    prometheus.NewDesc("boltfetch_inbox_up", "1 when the last depth query of the inbox succeeded within its timeout, else 0.", nil, nil),
 	}
 }
 
@@ -192,25 +185,64 @@ func (c *depthCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *depthCollector) Collect(ch chan<- prometheus.Metric) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if time.Since(c.at) > time.Second {
-		ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
-		depth, err := c.q.Depth(ctx)
-		cancel()
-		c.at, c.depth, c.failed = time.Now(), depth, err != nil
-	}
-	up := 1.0
-	if c.failed {
-		up = 0
-	}
-	send(ch, c.up, up)
-	if c.failed {
+	depth, err := c.depth.get()
+	if err != nil {
+		send(ch, c.up, 0)
 		return
 	}
+	send(ch, c.up, 1)
 	for _, s := range depthStates {
-		send(ch, c.runs, float64(c.depth[s]), string(s))
+		send(ch, c.runs, float64(depth[s]), string(s))
 	}
+}
+
+// probeMaxAge is how long a probe's answer is reused.
+const probeMaxAge = time.Second
+
+// probeCache runs an unauthenticated probe's query (/readyz's ping, a
+// scrape's depth) at most once per probeMaxAge and never two at a time:
+// the inbox's database may have a single connection, which a flood of probes
+// must not take from the intake's commits. A caller arriving while a query
+// runs reuses the last answer; only the very first callers wait for it.
+type probeCache[T any] struct {
+	timeout time.Duration
+	query   func(context.Context) (T, error)
+
+	mu      sync.Mutex
+	running chan struct{} // closed when the query under way ends; nil when none runs
+	at      time.Time     // when the last answer came; zero before the first
+	val     T
+	err     error
+}
+
+func newProbeCache[T any](timeout time.Duration, query func(context.Context) (T, error)) *probeCache[T] {
+	return &probeCache[T]{timeout: timeout, query: query}
+}
+
+// get returns the last answer, asking the queue again when it is older than
+// probeMaxAge and no query runs.
+func (c *probeCache[T]) get() (T, error) {
+	c.mu.Lock()
+	switch {
+	case c.running == nil && (c.at.IsZero() || time.Since(c.at) > probeMaxAge):
+		done := make(chan struct{})
+		c.running = done
+		c.mu.Unlock()
+		// Not the caller's context: the answer is shared.
+		ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+		val, err := c.query(ctx)
+		cancel()
+		c.mu.Lock()
+		c.at, c.val, c.err, c.running = time.Now(), val, err, nil
+		close(done)
+	case c.running != nil && c.at.IsZero():
+		done := c.running
+		c.mu.Unlock()
+		<-done
+		c.mu.Lock()
+	}
+	defer c.mu.Unlock()
+	return c.val, c.err
 }
 
 // send emits one gauge; the descriptors are fixed, so it cannot fail, and a

@@ -120,6 +120,7 @@ func TestProbes(t *testing.T) {
 		t.Fatal("probes fail on a healthy queue")
 	}
 	q.fail.Store(true)
+	time.Sleep(1100 * time.Millisecond) // past the reuse of the last ping
 	if code("/readyz") != 503 || code("/healthz") != 200 {
 		t.Fatal("with the queue down: /readyz must fail, /healthz not")
 	}

@@ -143,11 +143,16 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 	var prefix string
 	switch scheme {
 	case "file":
+		// fileblob otherwise writes each object in os.TempDir first:
+		// outside the directory named, readable by others, and failing
+		// to rename across mounts. Any non-empty value turns either on.
 		q := openURL.Query()
-		if q.Get("create_dir") == "" {
-			q.Set("create_dir", "true")
-			openURL.RawQuery = q.Encode()
+		for _, p := range []string{"create_dir", "no_tmp_dir"} {
+			if q.Get(p) == "" {
+				q.Set(p, "true")
+			}
 		}
+		openURL.RawQuery = q.Encode()
 	case "s3", "gs", "azblob":
 		prefix = strings.Trim(u.Path, "/")
 		if prefix != "" {

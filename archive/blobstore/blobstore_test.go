@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -309,5 +310,52 @@ func TestFailedPartLeavesNothing(t *testing.T) {
 	}
 	if n := countUploads(t, s); n != 0 {
 		t.Fatalf("%d multipart uploads left", n)
+	}
+}
+
+// TestFileblobNoTempDir: a file:// store writes its objects' temporary files
+// in its own directory, never in os.TempDir (outside what the user named,
+// readable by others, and a failing rename across mounts). Not parallel: it
+// sets TMPDIR.
+func TestFileblobNoTempDir(t *testing.T) {
+	tmp := t.TempDir()
+	dir := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	s := open(t, "file://"+dir, blobstore.Options{})
+	ctx := context.Background()
+	w, err := s.Create(ctx, "runs/1/manifest.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Abort()
+	if _, err := w.Write([]byte(`{"nodes":{}}`)); err != nil {
+		t.Fatal(err)
+	}
+	if ents, _ := os.ReadDir(tmp); len(ents) != 0 {
+		t.Fatalf("writing put %s in TMPDIR", ents[0].Name())
+	}
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if ents, _ := os.ReadDir(tmp); len(ents) != 0 {
+		t.Fatalf("after the commit %s is left in TMPDIR", ents[0].Name())
+	}
+	r, err := s.Open(ctx, "runs/1/manifest.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if b, _ := io.ReadAll(r); string(b) != `{"nodes":{}}` {
+		t.Fatalf("read back %q", b)
+	}
+	leftover := 0
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && strings.HasSuffix(p, ".tmp") {
+			leftover++
+		}
+		return nil
+	})
+	if leftover != 0 {
+		t.Fatalf("%d temporary files left beside the objects", leftover)
 	}
 }

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/boltfetch/boltfetch/inbox"
+	"github.com/boltfetch/boltfetch/internal/safetext"
 )
 
 // inboxOptions is what `boltfetch inbox` was asked.
@@ -109,7 +111,7 @@ func runInboxList(ctx context.Context, opts *inboxOptions) error {
 			fin = r.FinishedAt.UTC().Format(time.RFC3339)
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%s\t%s\t%s\n", r.RunID, r.State, r.Attempts,
-			r.ReceivedAt.UTC().Format(time.RFC3339), fin, dash(r.Report), dash(oneLine(r.LastError, 120)))
+			r.ReceivedAt.UTC().Format(time.RFC3339), fin, dash(safetext.Line(r.Report)), dash(oneLine(r.LastError, 120)))
 	}
 	return tw.Flush()
 }
@@ -140,14 +142,13 @@ func dash(s string) string {
 	return s
 }
 
-// oneLine keeps a message on one line of at most n runes.
+var lineBreaks = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "\t", " ")
+
+// oneLine keeps a message on one line of at most n runes, with newlines and
+// tabs as spaces and every other control shown escaped: a run's last error
+// quotes outside text (an endpoint's answer, a payload's field).
 func oneLine(s string, n int) string {
-	r := []rune(s)
-	for i, c := range r {
-		if c == '\n' || c == '\r' || c == '\t' {
-			r[i] = ' '
-		}
-	}
+	r := []rune(safetext.Line(lineBreaks.Replace(s)))
 	if len(r) > n {
 		return string(r[:n-1]) + "…"
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/boltfetch/boltfetch/archive/blobstore"
 	"github.com/boltfetch/boltfetch/client"
 	"github.com/boltfetch/boltfetch/fetcher"
+	"github.com/boltfetch/boltfetch/internal/safetext"
 	"github.com/boltfetch/boltfetch/lineage"
 )
 
@@ -156,7 +157,7 @@ func runLineage(ctx context.Context, opts *lineageOptions) error {
 	start := time.Now()
 	errs := fetcher.ExportLineage(ctx, ex, rep, store)
 	for _, e := range errs {
-		fmt.Fprintf(opts.io.Err, "lineage error (kind %s%s): %s\n", e.Kind, commandNote(e.CommandID), e.Message)
+		printLineageError(opts.io.Err, e)
 	}
 	if len(errs) > 0 {
 		return withCode(exitPartial, fmt.Errorf("%d lineage error(s) for run %s", len(errs), rep.Run.ID))
@@ -165,11 +166,17 @@ func runLineage(ctx context.Context, opts *lineageOptions) error {
 	return nil
 }
 
+// printLineageError prints one lineage error on one line; its message
+// quotes outside text (an endpoint's answer), so every control is escaped.
+func printLineageError(w io.Writer, e fetcher.ItemError) {
+	fmt.Fprintf(w, "lineage error (kind %s%s): %s\n", safetext.Line(e.Kind), commandNote(e.CommandID), safetext.Line(e.Message))
+}
+
 func commandNote(id fetcher.ID) string {
 	if id == "" {
 		return ""
 	}
-	return ", command " + string(id)
+	return ", command " + safetext.Line(string(id))
 }
 
 // openArchivedRun finds the run and its report: RUN is a run folder holding
