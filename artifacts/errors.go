@@ -1,7 +1,6 @@
 package artifacts
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -69,8 +68,29 @@ func sniffEncoding(r io.Reader) (io.Reader, error) {
 	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
 		return nil, err
 	}
-	return io.MultiReader(bytes.NewReader(head), r), nil
+	return &sniffedReader{head: head, r: r}, nil
 }
+
+// sniffedReader gives back the bytes sniffEncoding read, then the rest of r.
+// It is a MemoryReader when r is one, so that the manifest pass still skips
+// its read-ahead over a download's stream (an io.MultiReader hid that, and
+// each of a follow-up's streamed analyses held 5 MB of read-ahead buffers).
+type sniffedReader struct {
+	head []byte
+	r    io.Reader
+}
+
+func (s *sniffedReader) Read(b []byte) (int, error) {
+	if len(s.head) > 0 {
+		n := copy(b, s.head)
+		s.head = s.head[n:]
+		return n, nil
+	}
+	return s.r.Read(b)
+}
+
+// ReadsFromMemory implements MemoryReader: it is r's answer.
+func (s *sniffedReader) ReadsFromMemory() bool { return readsFromMemory(s.r) }
 
 // ParseError reports an artifact that could not be read. File names the file
 // (its path, or "manifest"/"run_results" for plain readers) and Offset the

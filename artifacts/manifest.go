@@ -262,11 +262,10 @@ func readManifest(ctx context.Context, r io.Reader, file string, opts Options, s
 			}
 		}
 	}
-	r, err := sniffEncoding(r)
+	pf, err := manifestInput(r, opts.MaxManifestBytes)
 	if err != nil {
 		return nil, classify(file, 0, err)
 	}
-	pf := newPrefetchReader(newLimitReader(r, opts.MaxManifestBytes, LimitManifest))
 	defer pf.Close()
 	sk := newSkimmer(pf)
 	sk.maxHold = int(opts.MaxNodeBytes)
@@ -312,6 +311,17 @@ func readManifest(ctx context.Context, r io.Reader, file string, opts Options, s
 	mr.m.warnOversized(opts.MaxNodeBytes)
 	mr.m.window = cap(mr.sk.buf)
 	return mr.m, nil
+}
+
+// manifestInput is what the manifest pass reads: r checked for its
+// encoding, bounded to limit, read ahead unless it reads from memory.
+// Close the reader it returns.
+func manifestInput(r io.Reader, limit int64) (*prefetchReader, error) {
+	r, err := sniffEncoding(r)
+	if err != nil {
+		return nil, err
+	}
+	return newPrefetchReader(newLimitReader(r, limit, LimitManifest)), nil
 }
 
 // oversized notes a value skipped by the skimmer for being too big, or

@@ -16,7 +16,8 @@ type MemoryReader interface {
 	ReadsFromMemory() bool
 }
 
-// readsFromMemory looks through the size limit for a MemoryReader.
+// readsFromMemory looks through the size limit (and, as a MemoryReader
+// itself, sniffEncoding's reader) for a MemoryReader.
 func readsFromMemory(r io.Reader) bool {
 	if l, ok := r.(*limitReader); ok {
 		r = l.r

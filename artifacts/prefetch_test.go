@@ -19,16 +19,37 @@ func TestPrefetchSkipsMemoryReaders(t *testing.T) {
 	data := strings.Repeat("0123456789", 100_000)
 	for _, tt := range []struct {
 		name   string
-		r      io.Reader
+		r      func() io.Reader
 		direct bool
 	}{
-		{"memory reader", memReader{strings.NewReader(data)}, true},
-		{"memory reader behind the limit", &limitReader{r: memReader{strings.NewReader(data)}, n: 1 << 30}, true},
-		{"other reader", strings.NewReader(data), false},
-		{"other reader behind the limit", &limitReader{r: bytes.NewReader([]byte(data)), n: 1 << 30}, false},
+		{"memory reader", func() io.Reader { return memReader{strings.NewReader(data)} }, true},
+		{"memory reader behind the limit", func() io.Reader { return &limitReader{r: memReader{strings.NewReader(data)}, n: 1 << 30} }, true},
+		{"other reader", func() io.Reader { return strings.NewReader(data) }, false},
+		{"other reader behind the limit", func() io.Reader { return &limitReader{r: bytes.NewReader([]byte(data)), n: 1 << 30} }, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			p := newPrefetchReader(tt.r)
+			p := newPrefetchReader(tt.r())
+			defer p.Close()
+			if got := p.direct != nil; got != tt.direct {
+				t.Fatalf("reads straight through = %v, want %v", got, tt.direct)
+			}
+			got, err := io.ReadAll(p)
+			if err != nil || string(got) != data {
+				t.Fatalf("read %d bytes, %v; want %d", len(got), err, len(data))
+			}
+		})
+		// The same through what the manifest pass reads: the encoding
+		// check must not hide a MemoryReader (it did, and every streamed
+		// analysis of a follow-up held 5 MB of read-ahead).
+		t.Run(tt.name+" as the manifest pass reads it", func(t *testing.T) {
+			r := tt.r()
+			if l, ok := r.(*limitReader); ok {
+				r = l.r
+			}
+			p, err := manifestInput(r, 1<<30)
+			if err != nil {
+				t.Fatal(err)
+			}
 			defer p.Close()
 			if got := p.direct != nil; got != tt.direct {
 				t.Fatalf("reads straight through = %v, want %v", got, tt.direct)

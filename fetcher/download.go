@@ -255,15 +255,21 @@ func (d *downloader) once(ctx context.Context, store archive.Store, key, rawURL 
 		onTotal(resp.ContentLength)
 	}
 
-	var dst io.Writer = w // w hashes and counts the content
-	if tee != nil {
-		dst = io.MultiWriter(w, tee)
-	}
 	// Reads from a socket return what has arrived, often a few KB; they are
 	// gathered into large writes, so the file, the hash and the analysis
 	// each see a few hundred large writes rather than thousands of small
-	// ones.
-	buf := make([]byte, downloadBuffer)
+	// ones. With a tee the buffer is one of the tee's own, handed over
+	// whole once written (w hashes and counts the content): the analysis
+	// reads it without a copy, and the download takes a fresh one.
+	var bp *[]byte
+	if tee != nil {
+		bp = chunkPool.Get().(*[]byte)
+		defer func() { chunkPool.Put(bp) }()
+	} else {
+		b := make([]byte, downloadBuffer)
+		bp = &b
+	}
+	buf := *bp
 	var n int64
 	for done := false; !done; {
 		m := 0
@@ -284,8 +290,13 @@ func (d *downloader) once(ctx context.Context, store archive.Store, key, rawURL 
 			if n > d.maxSize {
 				return fail(KindTooLarge, 0, fmt.Errorf("body is over the artifact size cap of %d bytes", d.maxSize))
 			}
-			if _, werr := dst.Write(buf[:m]); werr != nil {
+			if _, werr := w.Write(buf[:m]); werr != nil {
 				return fail(KindArchive, 0, werr)
+			}
+			if tee != nil {
+				tee.hand(bp, m)
+				bp = chunkPool.Get().(*[]byte)
+				buf = *bp
 			}
 		}
 		switch {

@@ -55,7 +55,7 @@ type chunk struct {
 
 // chunkPool recycles the tee's buffers: a 30 MB artifact would otherwise
 // leave 30 MB of garbage per stream.
-var chunkPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, downloadBuffer); return &b }}
 
 func newStreamTee() *streamTee {
 	t := &streamTee{stall: teeStall}
@@ -69,30 +69,7 @@ func newStreamTee() *streamTee {
 func (t *streamTee) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if len(p) == 0 {
-		return 0, nil
-	}
-	if !t.closed && !t.detached && t.queued > 0 && t.queued+len(p) > teeLimit {
-		stalled := false
-		timer := time.AfterFunc(t.stall, func() {
-			t.mu.Lock()
-			stalled = true
-			t.cond.Broadcast()
-			t.mu.Unlock()
-		})
-		for !t.closed && !t.detached && !stalled && t.queued > 0 && t.queued+len(p) > teeLimit {
-			t.cond.Wait()
-		}
-		timer.Stop()
-		if stalled {
-			t.abandonLocked()
-		}
-	}
-	if t.closed {
-		return len(p), nil
-	}
-	t.wrote = true
-	if t.detached {
+	if len(p) == 0 || !t.admitLocked(len(p)) {
 		return len(p), nil
 	}
 	// Fill the last buffer before taking a new one: network reads are often
@@ -109,6 +86,54 @@ func (t *streamTee) Write(p []byte) (int, error) {
 	t.queued += len(p)
 	t.cond.Broadcast()
 	return len(p), nil
+}
+
+// hand is Write for bytes [0, n) of a buffer from chunkPool, without the
+// copy: the tee takes the buffer (queues it, or puts it back in the pool)
+// and the caller must not touch it again.
+func (t *streamTee) hand(b *[]byte, n int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if n == 0 || !t.admitLocked(n) {
+		chunkPool.Put(b)
+		return
+	}
+	if len(t.chunks) == 1 && t.chunks[0].r == t.chunks[0].w {
+		// The emptied buffer Read kept for Write: not needed here.
+		chunkPool.Put(t.chunks[0].buf)
+		t.chunks = t.chunks[:0]
+	}
+	t.chunks = append(t.chunks, chunk{buf: b, w: n})
+	t.queued += n
+	t.cond.Broadcast()
+}
+
+// admitLocked waits while the queue cannot take n more bytes (up to the
+// stall limit, then the stream is abandoned), notes that the attempt wrote,
+// and reports whether the bytes are to be queued: not when the stream has
+// ended or its reader is gone.
+func (t *streamTee) admitLocked(n int) bool {
+	if !t.closed && !t.detached && t.queued > 0 && t.queued+n > teeLimit {
+		stalled := false
+		timer := time.AfterFunc(t.stall, func() {
+			t.mu.Lock()
+			stalled = true
+			t.cond.Broadcast()
+			t.mu.Unlock()
+		})
+		for !t.closed && !t.detached && !stalled && t.queued > 0 && t.queued+n > teeLimit {
+			t.cond.Wait()
+		}
+		timer.Stop()
+		if stalled {
+			t.abandonLocked()
+		}
+	}
+	if t.closed {
+		return false
+	}
+	t.wrote = true
+	return !t.detached
 }
 
 // ReadsFromMemory implements artifacts.MemoryReader: Read only copies

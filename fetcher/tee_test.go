@@ -36,6 +36,56 @@ func TestStreamTee(t *testing.T) {
 			t.Fatalf("read %d bytes, wrote %d; complete %v", len(got), want.Len(), tee.complete())
 		}
 	})
+	t.Run("handed buffers and writes, interleaved, with backpressure", func(t *testing.T) {
+		// hand is how the download gives its buffers without a copy; a
+		// reader with a small buffer also leaves chunks partly read.
+		tee := newStreamTee()
+		var want bytes.Buffer
+		done := make(chan []byte)
+		go func() {
+			var got []byte
+			p := make([]byte, 1000)
+			for {
+				n, err := tee.Read(p)
+				got = append(got, p[:n]...)
+				if err != nil {
+					done <- got
+					return
+				}
+			}
+		}()
+		for i := range 200 { // about 25 MB: many times teeLimit
+			if i%3 == 2 {
+				p := bytes.Repeat([]byte{byte(i)}, i%700+1)
+				want.Write(p)
+				tee.Write(p)
+				continue
+			}
+			b := chunkPool.Get().(*[]byte)
+			n := len(*b)/2 + i*97%(len(*b)/2)
+			for j := range n {
+				(*b)[j] = byte(i + j)
+			}
+			want.Write((*b)[:n])
+			tee.hand(b, n)
+		}
+		tee.finish(true)
+		if got := <-done; !bytes.Equal(got, want.Bytes()) || !tee.complete() {
+			t.Fatalf("read %d bytes, wrote %d; complete %v", len(got), want.Len(), tee.complete())
+		}
+	})
+	t.Run("a buffer handed after the reader left is not kept", func(t *testing.T) {
+		tee := newStreamTee()
+		tee.detach()
+		tee.hand(chunkPool.Get().(*[]byte), 10)
+		if tee.queued != 0 || len(tee.chunks) != 0 || !tee.wrote {
+			t.Fatalf("queued %d in %d chunks, wrote %v", tee.queued, len(tee.chunks), tee.wrote)
+		}
+		tee.finish(true)
+		if !tee.complete() {
+			t.Fatal("not complete")
+		}
+	})
 	t.Run("failed attempt abandons", func(t *testing.T) {
 		tee := newStreamTee()
 		tee.Write([]byte("part"))
