@@ -76,10 +76,10 @@ func Open(ctx context.Context, cfg Config) (*Inbox, error) {
 }
 
 // Enqueue records one delivery of runID and returns once the transaction
-// holding it has committed durably. Deliveries share one transaction when
-// they queue up while another commit runs (or within Config.GroupCommitWindow). A run the inbox already knows, in any
-// state, is a duplicate: its payload is not replaced and the result carries
-// the existing run's state.
+// holding it has committed durably. Deliveries that queue up while another
+// commit runs (or within Config.GroupCommitWindow) share one transaction. A
+// run the inbox already knows, in any state, is a duplicate: its payload is
+// not replaced and the result carries the existing run's state.
 func (ib *Inbox) Enqueue(ctx context.Context, runID int64, payload []byte) (EnqueueResult, error) {
 	r := &enqueueReq{runID: runID, payload: payload, done: make(chan struct{})}
 	select {
