@@ -19,7 +19,7 @@ const (
 	MaxJobTimeout            = 7 * 24 * time.Hour
 	DefaultRetention         = 30 * 24 * time.Hour
 	MinRetention             = time.Minute
-	DefaultGroupCommitWindow = 2 * time.Millisecond
+	DefaultGroupCommitWindow = 0
 	MaxGroupCommitWindow     = time.Second
 	DefaultMaxBatch          = 500
 	MaxMaxBatch              = 10000
@@ -69,10 +69,12 @@ type Config struct {
 	// Default DefaultRetention (30 days); at least MinRetention.
 	Retention time.Duration
 
-	// GroupCommitWindow is how long Enqueue waits for other deliveries to
-	// share its transaction. Default DefaultGroupCommitWindow (2ms); 0 to
-	// MaxGroupCommitWindow (a negative value means 0: commit what is queued
-	// at once).
+	// GroupCommitWindow is how long a batch waits, after its first
+	// delivery, for other deliveries to share its transaction. Default
+	// DefaultGroupCommitWindow (0: natural batching, where a delivery is
+	// committed at once when no commit is running and the deliveries that
+	// arrived during a commit share the next one); at most
+	// MaxGroupCommitWindow. A negative value means 0.
 	GroupCommitWindow time.Duration
 
 	// MaxBatch caps how many deliveries one transaction holds.
@@ -155,8 +157,6 @@ func (c Config) withDefaults() (Config, error) {
 		p = append(p, fmt.Sprintf("rescue after %s: want at least the job timeout (%s)", c.RescueAfter, c.JobTimeout))
 	}
 	switch {
-	case c.GroupCommitWindow == 0:
-		c.GroupCommitWindow = DefaultGroupCommitWindow
 	case c.GroupCommitWindow < 0:
 		c.GroupCommitWindow = 0
 	case c.GroupCommitWindow > MaxGroupCommitWindow:

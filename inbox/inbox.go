@@ -76,10 +76,10 @@ func Open(ctx context.Context, cfg Config) (*Inbox, error) {
 }
 
 // Enqueue records one delivery of runID and returns once the transaction
-// holding it has committed durably. Deliveries arriving within the group
-// commit window share one transaction. A run the inbox already knows, in any
-// state, is a duplicate: its payload is not replaced and the result carries
-// the existing run's state.
+// holding it has committed durably. Deliveries that queue up while another
+// commit runs (or within Config.GroupCommitWindow) share one transaction. A
+// run the inbox already knows, in any state, is a duplicate: its payload is
+// not replaced and the result carries the existing run's state.
 func (ib *Inbox) Enqueue(ctx context.Context, runID int64, payload []byte) (EnqueueResult, error) {
 	r := &enqueueReq{runID: runID, payload: payload, done: make(chan struct{})}
 	select {
@@ -124,18 +124,21 @@ func (ib *Inbox) commitLoop() {
 			return
 		}
 		batch = append(batch[:0], first)
-		timer := time.NewTimer(ib.cfg.GroupCommitWindow)
-	collect:
-		for len(batch) < ib.cfg.MaxBatch {
-			select {
-			case r := <-ib.reqs:
-				batch = append(batch, r)
-			case <-timer.C:
-				break collect
+		if w := ib.cfg.GroupCommitWindow; w > 0 {
+			timer := time.NewTimer(w)
+		collect:
+			for len(batch) < ib.cfg.MaxBatch {
+				select {
+				case r := <-ib.reqs:
+					batch = append(batch, r)
+				case <-timer.C:
+					break collect
+				}
 			}
+			timer.Stop()
 		}
-		timer.Stop()
-		// Take what arrived meanwhile, without waiting.
+		// Take what queued up meanwhile (during the previous commit, or the
+		// window), without waiting: with no window this is natural batching.
 	more:
 		for len(batch) < ib.cfg.MaxBatch {
 			select {

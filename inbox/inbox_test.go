@@ -668,7 +668,7 @@ func TestConfigBounds(t *testing.T) {
 	}
 	cfg, err := Config{DataDir: "d"}.withDefaults()
 	if err != nil || cfg.Workers != 2 || cfg.MaxAttempts != 5 || cfg.JobTimeout != 30*time.Minute ||
-		cfg.RescueAfter != 33*time.Minute || cfg.Retention != 30*24*time.Hour || cfg.GroupCommitWindow != 2*time.Millisecond {
+		cfg.RescueAfter != 33*time.Minute || cfg.Retention != 30*24*time.Hour || cfg.GroupCommitWindow != 0 {
 		t.Errorf("defaults %+v, %v", cfg, err)
 	}
 	ib := open(t, Config{DataDir: t.TempDir()})
