@@ -252,34 +252,13 @@ func measureDirect(ctx context.Context, name string, icfg inbox.Config, tmpl []b
 	defer ib.Close()
 	payloads := makePayloads(tmpl, warmup+n)
 	run := func(ps [][]byte, first int) ([]time.Duration, time.Duration, error) {
-		lat := make([]time.Duration, len(ps))
-		var next atomic.Int64
-		var firstErr error
-		var once sync.Once
-		var wg sync.WaitGroup
-		start := time.Now()
-		for range senders {
-			wg.Go(func() {
-				for {
-					i := int(next.Add(1)) - 1
-					if i >= len(ps) {
-						return
-					}
-					t0 := time.Now()
-					res, err := ib.Enqueue(ctx, int64(1_000_000+first+i), ps[i])
-					lat[i] = time.Since(t0)
-					if err == nil && res.Duplicate {
-						err = fmt.Errorf("run %d: a duplicate", res.RunID)
-					}
-					if err != nil {
-						once.Do(func() { firstErr = err })
-						return
-					}
-				}
-			})
-		}
-		wg.Wait()
-		return lat, time.Since(start), firstErr
+		return send(len(ps), senders, func(i int) error {
+			res, err := ib.Enqueue(ctx, int64(1_000_000+first+i), ps[i])
+			if err == nil && res.Duplicate {
+				err = fmt.Errorf("run %d: a duplicate", res.RunID)
+			}
+			return err
+		})
 	}
 	if _, _, err := run(payloads[:warmup], 0); err != nil {
 		return result{}, fmt.Errorf("%s: warm-up: %w", name, err)
@@ -358,7 +337,28 @@ func measure(ctx context.Context, name string, icfg inbox.Config, tmpl []byte, n
 // delivery's latency (request written to answer read) and the wall time. Any
 // answer other than want is an error.
 func post(client *http.Client, url string, payloads [][]byte, senders int, want int) ([]time.Duration, time.Duration, error) {
-	lat := make([]time.Duration, len(payloads))
+	return send(len(payloads), senders, func(i int) error {
+		req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(payloads[i]))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if err == nil && resp.StatusCode != want {
+			err = fmt.Errorf("answer %d, want %d", resp.StatusCode, want)
+		}
+		return err
+	})
+}
+
+// send runs deliver(i) once for each i in [0, n), from senders goroutines,
+// and returns each call's latency and the wall time. The first error stops
+// the goroutine that met it and is returned.
+func send(n, senders int, deliver func(i int) error) ([]time.Duration, time.Duration, error) {
+	lat := make([]time.Duration, n)
 	var next atomic.Int64
 	var firstErr error
 	var once sync.Once
@@ -368,21 +368,11 @@ func post(client *http.Client, url string, payloads [][]byte, senders int, want 
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1)) - 1
-				if i >= len(payloads) {
+				if i >= n {
 					return
 				}
-				req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(payloads[i]))
-				req.Header.Set("Authorization", "Bearer "+token)
-				req.Header.Set("Content-Type", "application/json")
 				t0 := time.Now()
-				resp, err := client.Do(req)
-				if err == nil {
-					_, err = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if err == nil && resp.StatusCode != want {
-						err = fmt.Errorf("answer %d, want %d", resp.StatusCode, want)
-					}
-				}
+				err := deliver(i)
 				lat[i] = time.Since(t0)
 				if err != nil {
 					once.Do(func() { firstErr = err })
