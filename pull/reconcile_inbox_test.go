@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"net/url"
 	"os"
 	"sync/atomic"
@@ -19,22 +18,6 @@ import (
 	"github.com/boltfetch/boltfetch/internal/fakebolt"
 	"github.com/boltfetch/boltfetch/pull"
 )
-
-// inboxQueue is the inbox as Reconcile's queue (serve wires the same).
-type inboxQueue struct{ ib *inbox.Inbox }
-
-func (q inboxQueue) Known(ctx context.Context, runID int64) (bool, error) {
-	_, err := q.ib.Status(ctx, runID)
-	if errors.Is(err, inbox.ErrNotFound) {
-		return false, nil
-	}
-	return err == nil, err
-}
-
-func (q inboxQueue) Enqueue(ctx context.Context, runID int64, payload []byte) (bool, error) {
-	res, err := q.ib.Enqueue(ctx, runID, payload)
-	return res.Duplicate, err
-}
 
 // TestReconcileWithInbox: webhooks arrive for only half of 40 runs (five of
 // them also while the reconciler runs); after one shortened reconcile
@@ -115,7 +98,7 @@ func testReconcileWithInbox(t *testing.T, store inbox.Config) {
 		},
 		Periodic: []inbox.Periodic{{Name: "reconcile", Every: period, Run: func(ctx context.Context) error {
 			res, err := pull.Reconcile(ctx, pull.ReconcileOptions{
-				API: e.api, Queue: inboxQueue{ib: ib}, Schedules: []string{"hourly"}, Workspace: "tiny-ws", APIURL: e.fake.APIURL(),
+				API: e.api, Queue: pull.InboxQueue(ib), Schedules: []string{"hourly"}, Workspace: "tiny-ws", APIURL: e.fake.APIURL(),
 			})
 			missed.Add(int64(res.Missed))
 			passes.Add(1)

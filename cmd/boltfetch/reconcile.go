@@ -89,23 +89,6 @@ func newReconcileMetrics(m *webhook.Metrics) (*reconcileMetrics, error) {
 	return rm, nil
 }
 
-// inboxQueue is the inbox as the reconciler's queue: the same Enqueue, unique
-// by run id, as a webhook delivery.
-type inboxQueue struct{ ib *inbox.Inbox }
-
-func (q inboxQueue) Known(ctx context.Context, runID int64) (bool, error) {
-	_, err := q.ib.Status(ctx, runID)
-	if errors.Is(err, inbox.ErrNotFound) {
-		return false, nil
-	}
-	return err == nil, err
-}
-
-func (q inboxQueue) Enqueue(ctx context.Context, runID int64, payload []byte) (bool, error) {
-	res, err := q.ib.Enqueue(ctx, runID, payload)
-	return res.Duplicate, err
-}
-
 // addTo adds the reconciler, when schedules were given, to icfg's periodic
 // tasks. *ib is read at each pass: the inbox is opened after its config is
 // built, and the first pass comes after its Start.
@@ -126,7 +109,7 @@ func (r *reconcileFlags) addTo(icfg *inbox.Config, ccfg client.Config, limit fet
 	log = log.With("task", "reconcile")
 	icfg.Periodic = append(icfg.Periodic, inbox.Periodic{Name: "reconcile", Every: r.Every, Run: func(ctx context.Context) error {
 		res, err := pull.Reconcile(ctx, pull.ReconcileOptions{
-			API: api, Queue: inboxQueue{ib: *ib}, Schedules: r.Schedules,
+			API: api, Queue: pull.InboxQueue(*ib), Schedules: r.Schedules,
 			Workspace: r.Workspace, WorkspaceUID: ccfg.WorkspaceUID, APIURL: ccfg.Endpoint,
 			Grace: r.Grace, Lookback: r.Lookback, Limiter: limit, Logger: log,
 			OnMissed: func(run pull.Run) { rm.missed.WithLabelValues(run.Schedule).Inc() },
