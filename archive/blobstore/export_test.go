@@ -1,3 +1,5 @@
+//go:build !nocloud
+
 package blobstore
 
 // IsNoSuchUpload is isNoSuchUpload, for the tests.

@@ -7,13 +7,27 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/boltfetch/boltfetch/archive/blobstore"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
+
+// versionLine is what --version prints after "boltfetch version": the
+// version and the object-storage schemes this build can open (none in a
+// build with -tags nocloud).
+func versionLine() string {
+	schemes := "none (built with -tags nocloud)"
+	if len(blobstore.Drivers) > 0 {
+		schemes = strings.Join(blobstore.Drivers, ", ")
+	}
+	return version + " (object storage: " + schemes + ")"
+}
 
 // Exit codes shared by every command.
 const (
@@ -76,7 +90,7 @@ func newRootCmd(io *iostreams) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "boltfetch",
 		Short:         "Fetch, archive and explain the outcome of Paradime Bolt runs",
-		Version:       version,
+		Version:       versionLine(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}

@@ -1,16 +1,19 @@
 // Command benchanalyze measures `boltfetch analyze` against the naive
-// baseline, decoding the manifest with encoding/json into structs, on a
-// large generated pair, in one run: wall time and peak RSS of each, as child
-// processes, alternating so that both see the same machine load.
+// baseline, encoding/json into structs, on a large generated pair, in one
+// run: wall time, CPU and peak RSS of each, as child processes, alternating
+// so that all see the same machine load.
 //
 //	go run ./internal/benchanalyze -dir /tmp/bigpair -nodes 120000 -fail-fraction 0.015 -runs 5
 //
 // generates dir/manifest-N-F.json (about 267 MB for 120,000 nodes) and
 // dir/run_results-N-F.json (about 39 MB) when they are absent, builds
-// boltfetch into dir, and prints a table. With -fail-fraction 0.015 about 1%
-// of the nodes fail (1,097) and 5,584 are skipped; 0 gives the few failures
-// of the first benchmark. Linux only (peak RSS: the VmHWM of each child, see
-// internal/benchproc).
+// boltfetch into dir twice (the default build, and one with -tags nocloud,
+// without the object-storage drivers), and prints a table with two
+// baselines (the manifest alone, and both files, which is analyze's input)
+// and the static floor of each build (the peak RSS of --version). With
+// -fail-fraction 0.015 about 1% of the nodes fail (1,097) and 5,584 are
+// skipped; 0 gives the few failures of the first benchmark. Linux only
+// (peak RSS: the VmHWM of each child, see internal/benchproc).
 package main
 
 import (
@@ -28,8 +31,8 @@ import (
 
 func main() {
 	// Child mode: the baseline, run in its own process so its RSS is its own.
-	if len(os.Args) == 3 && os.Args[1] == "-naive" {
-		if err := naiveDecode(os.Args[2], os.Stdout); err != nil {
+	if len(os.Args) >= 3 && len(os.Args) <= 4 && os.Args[1] == "-naive" {
+		if err := naiveDecode(os.Args[2:], os.Stdout); err != nil {
 			fmt.Fprintln(os.Stderr, "naive:", err)
 			os.Exit(1)
 		}
@@ -67,9 +70,17 @@ func run(dir string, nodes int, frac float64, runs int) error {
 	if err != nil {
 		return err
 	}
-	bin := filepath.Join(dir, "boltfetch")
-	if err := benchproc.Build(bin, "github.com/boltfetch/boltfetch/cmd/boltfetch"); err != nil {
-		return err
+	// Two builds of the CLI: the default one, and one with -tags nocloud,
+	// without the object-storage drivers, whose package initialisation is
+	// most of every command's starting RSS (the static floor).
+	builds := []struct{ name, bin, tags string }{
+		{"boltfetch analyze", filepath.Join(dir, "boltfetch"), ""},
+		{"boltfetch analyze, -tags nocloud build", filepath.Join(dir, "boltfetch-nocloud"), "nocloud"},
+	}
+	for _, b := range builds {
+		if err := build(b.bin, b.tags); err != nil {
+			return err
+		}
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -80,28 +91,81 @@ func run(dir string, nodes int, frac float64, runs int) error {
 	fmt.Printf("load average before: %s\n", benchproc.LoadAvg())
 	defer func() { fmt.Printf("load average after: %s\n", benchproc.LoadAvg()) }()
 
-	var ours, naive []benchproc.Measure
-	for i := range runs {
-		m, err := benchproc.Run(exec.Command(bin, "analyze", "--manifest", manifest, "--run-results", runResults, "--format", "json"))
-		if err != nil {
-			return fmt.Errorf("boltfetch analyze (run %d): %w", i+1, err)
-		}
-		ours = append(ours, m)
-		m, err = benchproc.Run(exec.Command(self, "-naive", manifest))
-		if err != nil {
-			return fmt.Errorf("encoding/json baseline (run %d): %w", i+1, err)
-		}
-		naive = append(naive, m)
+	// The rows, each a child process, run alternately so that all see the
+	// same machine load.
+	rows := []struct {
+		name string
+		args []string
+		ms   []benchproc.Measure
+	}{
+		{name: "encoding/json into structs, manifest only", args: []string{self, "-naive", manifest}},
+		{name: "encoding/json into structs, manifest + run_results", args: []string{self, "-naive", manifest, runResults}},
 	}
-	o, n := benchproc.Median(ours), benchproc.Median(naive)
+	for _, b := range builds {
+		rows = append(rows, struct {
+			name string
+			args []string
+			ms   []benchproc.Measure
+		}{name: b.name + " (manifest + run_results)", args: []string{b.bin, "analyze", "--manifest", manifest, "--run-results", runResults, "--format", "json"}})
+	}
+	for i := range runs {
+		for r := range rows {
+			m, err := benchproc.Run(exec.Command(rows[r].args[0], rows[r].args[1:]...))
+			if err != nil {
+				return fmt.Errorf("%s (run %d): %w", rows[r].name, i+1, err)
+			}
+			rows[r].ms = append(rows[r].ms, m)
+		}
+	}
+	// The static floor of each build: what it peaks at doing nothing.
+	floors := make([]int64, len(builds))
+	for i, b := range builds {
+		var ms []benchproc.Measure
+		for range 3 {
+			m, err := benchproc.Run(exec.Command(b.bin, "--version"))
+			if err != nil {
+				return fmt.Errorf("%s --version: %w", b.bin, err)
+			}
+			ms = append(ms, m)
+		}
+		floors[i] = benchproc.MaxPeakRSS(ms)
+	}
+
 	fmt.Println()
 	fmt.Println("| approach | median time | best time | median CPU (user+sys) | peak RSS (max over runs) |")
 	fmt.Println("| --- | --- | --- | --- | --- |")
-	fmt.Printf("| encoding/json into structs (manifest only) | %.2f s | %.2f s | %.2f s | %d MB |\n", n.Wall.Seconds(), benchproc.Best(naive).Seconds(), benchproc.MedianCPU(naive).Seconds(), benchproc.MaxPeakRSS(naive)/1024)
-	fmt.Printf("| boltfetch analyze (manifest + run_results) | %.2f s | %.2f s | %.2f s | %d MB |\n", o.Wall.Seconds(), benchproc.Best(ours).Seconds(), benchproc.MedianCPU(ours).Seconds(), benchproc.MaxPeakRSS(ours)/1024)
-	fmt.Printf("\nspeed-up: %.1fx median, %.1fx best; targets: >= 8x and <= 64 MB peak RSS\n",
-		n.Wall.Seconds()/o.Wall.Seconds(), benchproc.Best(naive).Seconds()/benchproc.Best(ours).Seconds())
+	for _, r := range rows {
+		fmt.Printf("| %s | %.2f s | %.2f s | %.2f s | %d MB |\n", r.name, benchproc.Median(r.ms).Wall.Seconds(),
+			benchproc.Best(r.ms).Seconds(), benchproc.MedianCPU(r.ms).Seconds(), benchproc.MaxPeakRSS(r.ms)/1024)
+	}
+	fmt.Println()
+	for i, b := range builds {
+		fmt.Printf("static floor of %s: %d MB peak RSS for --version\n", filepath.Base(b.bin), floors[i]/1024)
+	}
+	fmt.Println()
+	for _, o := range rows[2:] {
+		for _, n := range rows[:2] {
+			fmt.Printf("%s vs %s: %.1fx median, %.1fx best\n", o.name, n.name,
+				benchproc.Median(n.ms).Wall.Seconds()/benchproc.Median(o.ms).Wall.Seconds(),
+				benchproc.Best(n.ms).Seconds()/benchproc.Best(o.ms).Seconds())
+		}
+	}
+	fmt.Println("targets: >= 8x and <= 64 MB peak RSS")
 	fmt.Println("(wall times depend on what else the machine runs: boltfetch uses both cores, the baseline one)")
+	return nil
+}
+
+// build builds boltfetch into bin, with the given build tags.
+func build(bin, tags string) error {
+	args := []string{"build", "-o", bin}
+	if tags != "" {
+		args = append(args, "-tags", tags)
+	}
+	cmd := exec.Command("go", append(args, "github.com/boltfetch/boltfetch/cmd/boltfetch")...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("go build -tags %q: %w", tags, err)
+	}
 	return nil
 }
 
@@ -144,18 +208,61 @@ type naiveManifest struct {
 	ParentMap map[string][]string  `json:"parent_map"`
 }
 
-// naiveDecode decodes the manifest with encoding/json into structs: the
-// baseline of the issue.
-func naiveDecode(path string, w io.Writer) error {
+// naiveResult is what a straightforward analysis would decode of each
+// entry of run_results.
+type naiveResult struct {
+	UniqueID      string         `json:"unique_id"`
+	Status        string         `json:"status"`
+	Message       string         `json:"message"`
+	Failures      *int64         `json:"failures"`
+	ExecutionTime float64        `json:"execution_time"`
+	ThreadID      string         `json:"thread_id"`
+	CompiledCode  string         `json:"compiled_code"`
+	RelationName  string         `json:"relation_name"`
+	Adapter       map[string]any `json:"adapter_response"`
+	Timing        []struct {
+		Name        string `json:"name"`
+		StartedAt   string `json:"started_at"`
+		CompletedAt string `json:"completed_at"`
+	} `json:"timing"`
+}
+
+type naiveRunResults struct {
+	Metadata struct {
+		DbtVersion   string `json:"dbt_version"`
+		InvocationID string `json:"invocation_id"`
+	} `json:"metadata"`
+	Results     []naiveResult `json:"results"`
+	ElapsedTime float64       `json:"elapsed_time"`
+}
+
+// naiveDecode decodes the manifest, and run_results when a second path is
+// given, with encoding/json into structs: the baseline of the issue. The
+// analysis that would follow (the graph walk) is not done, which flatters
+// the baseline.
+func naiveDecode(paths []string, w io.Writer) error {
+	var m naiveManifest
+	if err := decodeFile(paths[0], &m); err != nil {
+		return err
+	}
+	var rr naiveRunResults
+	if len(paths) > 1 {
+		if err := decodeFile(paths[1], &rr); err != nil {
+			return err
+		}
+	}
+	_, err := fmt.Fprintf(w, "decoded %d nodes, %d parent_map entries, %d results\n", len(m.Nodes), len(m.ParentMap), len(rr.Results))
+	return err
+}
+
+func decodeFile(path string, v any) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	var m naiveManifest
-	if err := json.NewDecoder(f).Decode(&m); err != nil {
+	if err := json.NewDecoder(f).Decode(v); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	_, err = fmt.Fprintf(w, "decoded %d nodes, %d parent_map entries\n", len(m.Nodes), len(m.ParentMap))
-	return err
+	return nil
 }

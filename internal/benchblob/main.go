@@ -1,3 +1,5 @@
+//go:build !nocloud
+
 // Command benchblob measures the memory of a streamed upload to object
 // storage: boltfetch fetch, as a child process, archives one generated
 // artifact of -size bytes (1 GiB by default) into S3. The S3 server
