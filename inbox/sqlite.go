@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"time"
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
@@ -30,7 +31,8 @@ const sqliteCreate = `CREATE TABLE IF NOT EXISTS boltfetch_payload (
 );
 CREATE INDEX IF NOT EXISTS boltfetch_payload_job_id ON boltfetch_payload (job_id)`
 
-// sqliteDSN opens path with WAL and synchronous=FULL (a commit is on disk
+// sqliteDSN opens path with the busy timeout first (the pragmas after it
+// may wait for a lock), WAL and synchronous=FULL (a commit is on disk
 // before Enqueue returns, so an ack survives a power cut), a busy timeout (an
 // operator's CLI may write beside the server), immediate transactions (no
 // deadlock upgrading a read lock to a write one), and temporary tables and
@@ -38,7 +40,7 @@ CREATE INDEX IF NOT EXISTS boltfetch_payload_job_id ON boltfetch_payload (job_id
 // data dir).
 func sqliteDSN(path string) string {
 	q := url.Values{}
-	for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(0)", "temp_store(MEMORY)"} {
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(0)", "temp_store(MEMORY)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
@@ -105,7 +107,7 @@ func openSQLite(ctx context.Context, cfg Config, w *worker) (*engine[*sql.Tx], e
 		},
 		closeDB: db.Close,
 	}
-	if err := e.migrate(ctx, nil, sqliteCreate); err != nil {
+	if err := migrateSQLite(ctx, e); err != nil {
 		db.Close()
 		return nil, unavailable(err)
 	}
@@ -115,6 +117,41 @@ func openSQLite(ctx context.Context, cfg Config, w *worker) (*engine[*sql.Tx], e
 		return nil, fmt.Errorf("inbox: %w", err)
 	}
 	return e, nil
+}
+
+// sqliteBusyWait bounds how long migrateSQLite retries a database that is
+// locked: as long as the busy timeout of sqliteDSN.
+const sqliteBusyWait = 10 * time.Second
+
+// migrateSQLite migrates, retrying while the database is busy. The busy
+// timeout covers most waits, but SQLite returns SQLITE_BUSY at once, without
+// waiting, in a few states, such as while another connection turns a new
+// database to WAL mode: processes opening one new data dir together (a
+// server and an operator's CLI) would otherwise fail at random.
+func migrateSQLite(ctx context.Context, e *engine[*sql.Tx]) error {
+	deadline := time.Now().Add(sqliteBusyWait)
+	wait := 5 * time.Millisecond
+	for {
+		err := e.migrate(ctx, nil, sqliteCreate)
+		if err == nil || !sqliteBusy(err) || time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		wait = min(2*wait, 200*time.Millisecond)
+	}
+}
+
+// sqliteBusy reports whether err is SQLite's SQLITE_BUSY (with any extended
+// code).
+func sqliteBusy(err error) bool {
+	var ce interface{ Code() int }
+	return errors.As(err, &ce) && ce.Code()&0xff == 5
 }
 
 // sqlQ runs the inbox's own SQL over database/sql (a pool or a transaction).
