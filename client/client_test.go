@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -789,24 +790,38 @@ func TestOverallTimeoutAndCancel(t *testing.T) {
 	}
 }
 
+// BenchmarkCommandLargeStdout decodes a boltCommand answer of 7 MB, nearly
+// all stdout, sent with its Content-Length (as the fake Bolt API does) and
+// chunked (as a server that streams it does).
 func BenchmarkCommandLargeStdout(b *testing.B) {
 	stdout := strings.Repeat("12:00:01  1 of 500 START sql table model analytics.orders ...... [RUN]\n", 100_000)
 	body, _ := json.Marshal(map[string]any{"data": map[string]any{"boltCommand": map[string]any{"command": "dbt run", "stdout": stdout}}})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		w.Write(body)
-	}))
-	defer srv.Close()
-	c, err := New(Config{Endpoint: srv.URL + "/graphql", APIKey: "k", APISecret: "s"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.SetBytes(int64(len(body)))
-	for b.Loop() {
-		cmd, err := c.Command(context.Background(), 1)
-		if err != nil || len(cmd.Stdout) != len(stdout) {
-			b.Fatal(err)
+	for _, length := range []bool{true, false} {
+		name := "content-length"
+		if !length {
+			name = "chunked"
 		}
+		b.Run(name, func(b *testing.B) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.Copy(io.Discard, r.Body)
+				if length {
+					w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+				}
+				w.Write(body)
+			}))
+			defer srv.Close()
+			c, err := New(Config{Endpoint: srv.URL + "/graphql", APIKey: "k", APISecret: "s"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				cmd, err := c.Command(context.Background(), 1)
+				if err != nil || len(cmd.Stdout) != len(stdout) {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
