@@ -166,8 +166,11 @@ func (c *Client) attempt(ctx context.Context, st *callState, body []byte, decode
 // maxErrorBody bounds what is read of a non-2xx answer.
 const maxErrorBody = 1 << 20
 
-// maxWholeBody is the largest answer read whole before it is decoded.
-const maxWholeBody = 16 << 20
+// maxWholeBody is the largest answer read whole before it is decoded: a
+// boltCommand answer with a few MB of stdout, as Paradime sends it (longer
+// outputs come through boltCommandLogs, in pages). It bounds what a server
+// can make each concurrent call hold on top of what streaming holds.
+const maxWholeBody = 4 << 20
 
 // wholeBody reads a body of known length, up to maxWholeBody, into one
 // buffer of that size and returns it for decoding; it returns cr itself for
