@@ -258,9 +258,10 @@ func (d *downloader) once(ctx context.Context, store archive.Store, key, rawURL 
 	// Reads from a socket return what has arrived, often a few KB; they are
 	// gathered into large writes, so the file, the hash and the analysis
 	// each see a few hundred large writes rather than thousands of small
-	// ones. The buffer is one of the tee's own (getChunk); with a tee it is
-	// handed over whole once written (w hashes and counts the content): the
-	// analysis reads it without a copy, and the download takes a fresh one.
+	// ones. The buffer comes from the tee's free list (getChunk); with a tee
+	// it is handed over whole once written (w hashes and counts the
+	// content): the analysis reads it without a copy, and the download
+	// takes a fresh one.
 	bp := getChunk()
 	defer func() { putChunk(bp) }()
 	buf := *bp

@@ -55,11 +55,10 @@ type chunk struct {
 
 // chunkFree recycles the buffers of downloads and of the tee: a 30 MB
 // artifact would otherwise leave 30 MB of garbage per stream. It is a free
-// list rather than a sync.Pool, which empties at every GC: a follow-up of
-// 275 MB runs a dozen, and its pool was refilled each time, some 100
-// buffers (26 MB of fresh, zeroed memory) per follow-up. The list keeps at
-// most chunkFreeMax buffers (8 MiB) for the life of the process; beyond it
-// they are left to the GC.
+// list rather than a sync.Pool, which empties at every GC, so that a
+// process running follow-up after follow-up (serve) does not allocate its
+// buffers afresh for each. The list keeps at most chunkFreeMax buffers
+// (8 MiB) for the life of the process; beyond it they are left to the GC.
 var chunkFree = make(chan *[]byte, chunkFreeMax)
 
 const chunkFreeMax = 32
@@ -117,7 +116,7 @@ func (t *streamTee) Write(p []byte) (int, error) {
 }
 
 // hand is Write for bytes [0, n) of a buffer from getChunk, without the
-// copy: the tee takes the buffer (queues it, or puts it back in the pool)
+// copy: the tee takes the buffer (queues it, or gives it back to chunkFree)
 // and the caller must not touch it again.
 func (t *streamTee) hand(b *[]byte, n int) {
 	t.mu.Lock()
