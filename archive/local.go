@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 )
 
 // tempPrefix starts the name of every file being written. Such files are
@@ -26,9 +27,9 @@ type Local struct {
 	dir  string
 	root *os.Root
 	// rootDir is the folder open for the fast path of local_linux.go
-	// (rootFD its descriptor), nil and -1 where there is none.
-	rootDir *os.File
-	rootFD  int
+	// (rootConn its descriptor), nil where there is none.
+	rootDir  *os.File
+	rootConn syscall.RawConn
 }
 
 // NewLocal opens (creating it if needed) the folder dir as a Store. Close it
@@ -46,7 +47,7 @@ func NewLocal(dir string) (*Local, error) {
 		return nil, fmt.Errorf("archive folder: %w", err)
 	}
 	l := &Local{dir: abs, root: root}
-	l.rootDir, l.rootFD = openRootDir(root)
+	l.rootDir, l.rootConn = openRootDir(root)
 	return l, nil
 }
 

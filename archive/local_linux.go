@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -24,26 +25,36 @@ import (
 
 // openRootDir opens the archive folder for the fast path: through root, so
 // it is the very folder the root holds.
-func openRootDir(root *os.Root) (*os.File, int) {
+func openRootDir(root *os.Root) (*os.File, syscall.RawConn) {
 	f, err := root.Open(".")
 	if err != nil {
-		return nil, -1
+		return nil, nil
 	}
-	return f, int(f.Fd())
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, nil
+	}
+	return f, rc
 }
 
 // openParent opens the folder of key (the archive folder itself for a key
 // of one name) when every name on the way exists, is a folder and is not a
-// symbolic link; ok is false otherwise, and then nothing is open.
+// symbolic link; ok is false otherwise, and then nothing is open. The
+// archive folder's descriptor is used under RawConn.Control, so a Local
+// being closed cannot have it reused for another file meanwhile.
 func (l *Local) openParent(key string) (fd int, ok bool) {
-	if l.rootFD < 0 {
+	if l.rootConn == nil {
 		return -1, false
 	}
-	fd, err := unix.Openat2(l.rootFD, path.Dir(key), &unix.OpenHow{
-		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
-		Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS,
+	var err error
+	cerr := l.rootConn.Control(func(root uintptr) {
+		fd, err = unix.Openat2(int(root), path.Dir(key), &unix.OpenHow{
+			Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
+			Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS,
+		})
 	})
-	if err != nil {
+	if cerr != nil || err != nil {
 		return -1, false
 	}
 	return fd, true

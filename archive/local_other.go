@@ -2,12 +2,15 @@
 
 package archive
 
-import "os"
+import (
+	"os"
+	"syscall"
+)
 
 // Without openat2 every check walks through the os.Root (see
 // local_linux.go): the fast path never answers.
 
-func openRootDir(*os.Root) (*os.File, int) { return nil, -1 }
+func openRootDir(*os.Root) (*os.File, syscall.RawConn) { return nil, nil }
 
 func (l *Local) fastNoSymlinks(string) (passed bool) { return false }
 

@@ -233,3 +233,25 @@ func BenchmarkLocalCreateCommit(b *testing.B) {
 		}
 	}
 }
+
+// TestLocalAfterClose checks that a closed Local refuses to write rather
+// than use a descriptor that may now name another file.
+func TestLocalAfterClose(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	l, err := NewLocal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := WriteFile(ctx, l, "a/first.json", []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	if _, err := l.Create(ctx, "a/second.json"); err == nil {
+		t.Fatal("Create after Close succeeded")
+	}
+	if got := files(t, dir); len(got) != 1 {
+		t.Fatalf("folder holds %v, want only a/first.json", got)
+	}
+}
