@@ -66,7 +66,8 @@ type ContentWriter struct {
 	w           Writer
 	stored      countWriter
 	enc         *zstd.Encoder
-	h           hash.Hash
+	h           hash.Hash // nil when sum is known beforehand
+	sum         string    // the content's SHA-256 (hex) when known beforehand
 	n           int64
 	compression string
 	mu          sync.Mutex
@@ -114,7 +115,9 @@ func (c *ContentWriter) Write(p []byte) (int, error) {
 	} else {
 		n, err = c.stored.Write(p)
 	}
-	c.h.Write(p[:n])
+	if c.h != nil {
+		c.h.Write(p[:n])
+	}
 	c.n += int64(n)
 	return n, err
 }
@@ -139,7 +142,11 @@ func (c *ContentWriter) Commit() (Digest, error) {
 		_ = c.w.Abort()
 		return Digest{}, err
 	}
-	d := Digest{Bytes: c.n, SHA256: hex.EncodeToString(c.h.Sum(nil)), Tag: info.Tag, Compression: c.compression}
+	sum := c.sum
+	if c.h != nil {
+		sum = hex.EncodeToString(c.h.Sum(nil))
+	}
+	d := Digest{Bytes: c.n, SHA256: sum, Tag: info.Tag, Compression: c.compression}
 	if c.compression != "" {
 		d.StoredBytes = c.stored.n
 	}
@@ -164,14 +171,16 @@ func (c *ContentWriter) Abort() error {
 // and returns its digest. Since the digest is known before the upload, a
 // compressed object also carries it in its metadata.
 func WriteContent(ctx context.Context, s Store, key, compression string, data []byte, opts CreateOptions) (Digest, error) {
+	var sum string
 	if compression != "" {
-		sum := sha256.Sum256(data)
+		h := sha256.Sum256(data)
+		sum = hex.EncodeToString(h[:])
 		md := make(map[string]string, len(opts.Metadata)+2)
 		for k, v := range opts.Metadata {
 			md[k] = v
 		}
 		md[MetaContentBytes] = strconv.Itoa(len(data))
-		md[MetaContentSHA256] = hex.EncodeToString(sum[:])
+		md[MetaContentSHA256] = sum
 		opts.Metadata = md
 	}
 	w, err := CreateContent(ctx, s, key, compression, opts)
@@ -179,6 +188,10 @@ func WriteContent(ctx context.Context, s Store, key, compression string, data []
 		return Digest{}, err
 	}
 	defer w.Abort()
+	if sum != "" {
+		// Already hashed for the metadata: not hashed a second time.
+		w.h, w.sum = nil, sum
+	}
 	if _, err := w.Write(data); err != nil {
 		return Digest{}, fmt.Errorf("write %s: %w", key, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 )
 
 // tempPrefix starts the name of every file being written. Such files are
@@ -25,6 +26,10 @@ const tempPrefix = ".boltfetch-tmp-"
 type Local struct {
 	dir  string
 	root *os.Root
+	// rootDir is the folder open for the fast path of local_linux.go
+	// (rootConn its descriptor), nil where there is none.
+	rootDir  *os.File
+	rootConn syscall.RawConn
 }
 
 // NewLocal opens (creating it if needed) the folder dir as a Store. Close it
@@ -41,11 +46,18 @@ func NewLocal(dir string) (*Local, error) {
 	if err != nil {
 		return nil, fmt.Errorf("archive folder: %w", err)
 	}
-	return &Local{dir: abs, root: root}, nil
+	l := &Local{dir: abs, root: root}
+	l.rootDir, l.rootConn = openRootDir(root)
+	return l, nil
 }
 
 // Close releases the folder.
-func (l *Local) Close() error { return l.root.Close() }
+func (l *Local) Close() error {
+	if l.rootDir != nil {
+		l.rootDir.Close()
+	}
+	return l.root.Close()
+}
 
 // Location returns the absolute folder path.
 func (l *Local) Location() string { return l.dir }
@@ -78,15 +90,18 @@ func (l *Local) Create(ctx context.Context, key string) (Writer, error) {
 	if err := l.CheckWritable(key); err != nil {
 		return nil, err
 	}
-	if dir := path.Dir(key); dir != "." {
-		if err := l.root.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("archive: create folder for %s: %w", key, err)
-		}
-	}
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
 	tmp := path.Join(path.Dir(key), tempPrefix+hex.EncodeToString(rnd[:]))
-	f, err := l.root.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	f, handled, err := l.fastCreate(key, tmp)
+	if !handled {
+		if dir := path.Dir(key); dir != "." {
+			if err := l.root.MkdirAll(dir, 0o755); err != nil {
+				return nil, fmt.Errorf("archive: create folder for %s: %w", key, err)
+			}
+		}
+		f, err = l.root.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("archive: create %s: %w", key, err)
 	}
@@ -97,6 +112,9 @@ func (l *Local) Create(ctx context.Context, key string) (Writer, error) {
 // its way is a symbolic link, so no link planted in the archive can redirect
 // a write, even inside the folder.
 func (l *Local) checkNoSymlinks(key string) error {
+	if l.fastNoSymlinks(key) {
+		return nil
+	}
 	parts := strings.Split(key, "/")
 	for i := range parts {
 		p := strings.Join(parts[:i+1], "/")
@@ -169,13 +187,17 @@ func (w *localWriter) Commit() error {
 	// before trusting an archived file (see Verify), so such a file is
 	// fetched again. An fsync per artifact would cost more than it buys.
 	err := w.f.Close()
+	published := false
 	if err == nil {
 		// Re-check right before publishing: a link planted while we wrote
-		// must not receive the file.
-		err = w.l.checkNoSymlinks(w.key)
+		// must not receive the file. The fast path does both at once.
+		published, err = w.l.fastPublish(w.tmp, w.key)
 	}
-	if err == nil {
-		err = w.l.root.Rename(w.tmp, w.key)
+	if err == nil && !published {
+		err = w.l.checkNoSymlinks(w.key)
+		if err == nil {
+			err = w.l.root.Rename(w.tmp, w.key)
+		}
 	}
 	if err != nil {
 		_ = w.l.root.Remove(w.tmp)

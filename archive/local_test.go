@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 )
 
@@ -152,5 +153,105 @@ func TestLocalRefusesSymlinks(t *testing.T) {
 		if _, err := l.Create(ctx, key); err == nil {
 			t.Errorf("Create(%q) succeeded", key)
 		}
+	}
+}
+
+// TestLocalRefusesLinksPlantedWhileWriting plants a symbolic link, while a
+// file is being written, at each place on its way (a folder, the file's own
+// name): the commit must refuse it and nothing may land outside the archive.
+// Deep keys take the fast path of local_linux.go, whose every refusal must
+// match the os.Root walk's.
+func TestLocalRefusesLinksPlantedWhileWriting(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, plant := range []string{"a", "a/b", "a/b/c", "a/b/c/d.json"} {
+		t.Run(plant, func(t *testing.T) {
+			t.Parallel()
+			l, dir := newLocal(t)
+			outside := t.TempDir()
+			if _, err := WriteFile(ctx, l, "a/b/c/first.json", []byte("first")); err != nil {
+				t.Fatal(err)
+			}
+			w, err := l.Create(ctx, "a/b/c/d.json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.Write([]byte("content")); err != nil {
+				t.Fatal(err)
+			}
+			target := filepath.Join(dir, filepath.FromSlash(plant))
+			if plant != "a/b/c/d.json" {
+				// The real folder moves outside; a link to it takes its place.
+				moved := filepath.Join(outside, "moved")
+				if err := os.Rename(target, moved); err != nil {
+					t.Fatal(err)
+				}
+				target, plant = moved, plant+" (moved)"
+				if err := os.Symlink(target, filepath.Join(dir, filepath.FromSlash(strings.TrimSuffix(plant, " (moved)")))); err != nil {
+					t.Skipf("cannot create symlinks here: %v", err)
+				}
+			} else if err := os.Symlink(filepath.Join(outside, "x"), target); err != nil {
+				t.Skipf("cannot create symlinks here: %v", err)
+			}
+			err = w.Commit()
+			if err == nil {
+				t.Fatalf("Commit with a link planted at %s succeeded", plant)
+			}
+			for _, f := range files(t, outside) {
+				if strings.HasSuffix(f, "d.json") {
+					t.Fatalf("the file was published outside the archive: %s", f)
+				}
+			}
+			// Create refuses the key too, now that the link is there.
+			if _, err := l.Create(ctx, "a/b/c/d.json"); err == nil {
+				t.Fatalf("Create through the link planted at %s succeeded", plant)
+			}
+		})
+	}
+}
+
+// BenchmarkLocalCreateCommit writes a small file seven names deep, as a
+// follow-up writes each artifact and each command.json: the check, the
+// create and the commit, each of which walks the key.
+//
+//	go test ./archive -run '^$' -bench LocalCreateCommit
+func BenchmarkLocalCreateCommit(b *testing.B) {
+	ctx := context.Background()
+	l, err := NewLocal(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	const key = "ws/bench/7/commands/1000/target/manifest.json"
+	data := []byte("{}\n")
+	for b.Loop() {
+		if err := l.CheckWritable(key); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := WriteFile(ctx, l, key, data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestLocalAfterClose checks that a closed Local refuses to write rather
+// than use a descriptor that may now name another file.
+func TestLocalAfterClose(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	l, err := NewLocal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := WriteFile(ctx, l, "a/first.json", []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	if _, err := l.Create(ctx, "a/second.json"); err == nil {
+		t.Fatal("Create after Close succeeded")
+	}
+	if got := files(t, dir); len(got) != 1 {
+		t.Fatalf("folder holds %v, want only a/first.json", got)
 	}
 }

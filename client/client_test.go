@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -789,23 +790,40 @@ func TestOverallTimeoutAndCancel(t *testing.T) {
 	}
 }
 
+// BenchmarkCommandLargeStdout decodes boltCommand answers that are nearly
+// all stdout, of 1 MB (as the fake Bolt API's, read whole) and 7 MB (over
+// maxWholeBody: streamed), sent with their Content-Length (as the fake
+// does) and chunked (as a server that streams them does).
 func BenchmarkCommandLargeStdout(b *testing.B) {
-	stdout := strings.Repeat("12:00:01  1 of 500 START sql table model analytics.orders ...... [RUN]\n", 100_000)
-	body, _ := json.Marshal(map[string]any{"data": map[string]any{"boltCommand": map[string]any{"command": "dbt run", "stdout": stdout}}})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		w.Write(body)
-	}))
-	defer srv.Close()
-	c, err := New(Config{Endpoint: srv.URL + "/graphql", APIKey: "k", APISecret: "s"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.SetBytes(int64(len(body)))
-	for b.Loop() {
-		cmd, err := c.Command(context.Background(), 1)
-		if err != nil || len(cmd.Stdout) != len(stdout) {
-			b.Fatal(err)
+	for _, lines := range []int{15_000, 100_000} {
+		stdout := strings.Repeat("12:00:01  1 of 500 START sql table model analytics.orders ...... [RUN]\n", lines)
+		body, _ := json.Marshal(map[string]any{"data": map[string]any{"boltCommand": map[string]any{"command": "dbt run", "stdout": stdout}}})
+		for _, length := range []bool{true, false} {
+			name := fmt.Sprintf("%dMB/content-length", len(body)/1e6)
+			if !length {
+				name = fmt.Sprintf("%dMB/chunked", len(body)/1e6)
+			}
+			b.Run(name, func(b *testing.B) {
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					io.Copy(io.Discard, r.Body)
+					if length {
+						w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+					}
+					w.Write(body)
+				}))
+				defer srv.Close()
+				c, err := New(Config{Endpoint: srv.URL + "/graphql", APIKey: "k", APISecret: "s"})
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.SetBytes(int64(len(body)))
+				for b.Loop() {
+					cmd, err := c.Command(context.Background(), 1)
+					if err != nil || len(cmd.Stdout) != len(stdout) {
+						b.Fatal(err)
+					}
+				}
+			})
 		}
 	}
 }

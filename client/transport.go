@@ -145,7 +145,7 @@ func (c *Client) attempt(ctx context.Context, st *callState, body []byte, decode
 		}
 		return res
 	}
-	derr := decode(cr)
+	derr := decode(wholeBody(cr, resp.ContentLength))
 	if cr.err == nil && derr == nil {
 		// Let the connection be reused: read what the decoder left, if little.
 		_, _ = io.Copy(io.Discard, io.LimitReader(cr, 4<<10))
@@ -165,6 +165,33 @@ func (c *Client) attempt(ctx context.Context, st *callState, body []byte, decode
 
 // maxErrorBody bounds what is read of a non-2xx answer.
 const maxErrorBody = 1 << 20
+
+// maxWholeBody is the largest answer read whole before it is decoded: a
+// boltCommand answer with a few MB of stdout, as Paradime sends it (longer
+// outputs come through boltCommandLogs, in pages). It bounds what a server
+// can make each concurrent call hold on top of what streaming holds.
+const maxWholeBody = 4 << 20
+
+// wholeBody reads a body of known length, up to maxWholeBody, into one
+// buffer of that size and returns it for decoding; it returns cr itself for
+// any other body, which is then decoded as it streams. The decoder parses a
+// *bytes.Buffer in place, whereas from a stream it copies the bytes into a
+// buffer of its own that doubles until it holds the largest value: for a
+// boltCommand answer, whose stdout is nearly all of it, that is up to twice
+// the body in memory and as much again in copies and freshly zeroed pages,
+// against exactly the body here. A read error is kept in cr.err, where the
+// caller looks first.
+func wholeBody(cr *cappedReader, length int64) io.Reader {
+	if length <= 0 || length > maxWholeBody || length > cr.left {
+		return cr
+	}
+	var b bytes.Buffer
+	// MinRead more, so that ReadFrom does not grow the buffer to learn
+	// that the body has ended.
+	b.Grow(int(length) + bytes.MinRead)
+	_, _ = b.ReadFrom(cr)
+	return &b
+}
 
 // transportResult types an attempt's transport error; permanent ones (a
 // body over the cap, a certificate refused) are not retried.

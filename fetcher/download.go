@@ -258,17 +258,12 @@ func (d *downloader) once(ctx context.Context, store archive.Store, key, rawURL 
 	// Reads from a socket return what has arrived, often a few KB; they are
 	// gathered into large writes, so the file, the hash and the analysis
 	// each see a few hundred large writes rather than thousands of small
-	// ones. With a tee the buffer is one of the tee's own, handed over
-	// whole once written (w hashes and counts the content): the analysis
-	// reads it without a copy, and the download takes a fresh one.
-	var bp *[]byte
-	if tee != nil {
-		bp = chunkPool.Get().(*[]byte)
-		defer func() { chunkPool.Put(bp) }()
-	} else {
-		b := make([]byte, downloadBuffer)
-		bp = &b
-	}
+	// ones. The buffer comes from the tee's free list (getChunk); with a tee
+	// it is handed over whole once written (w hashes and counts the
+	// content): the analysis reads it without a copy, and the download
+	// takes a fresh one.
+	bp := getChunk()
+	defer func() { putChunk(bp) }()
 	buf := *bp
 	var n int64
 	for done := false; !done; {
@@ -295,7 +290,7 @@ func (d *downloader) once(ctx context.Context, store archive.Store, key, rawURL 
 			}
 			if tee != nil {
 				tee.hand(bp, m)
-				bp = chunkPool.Get().(*[]byte)
+				bp = getChunk()
 				buf = *bp
 			}
 		}

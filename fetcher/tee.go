@@ -53,9 +53,36 @@ type chunk struct {
 	r, w int
 }
 
-// chunkPool recycles the tee's buffers: a 30 MB artifact would otherwise
-// leave 30 MB of garbage per stream.
-var chunkPool = sync.Pool{New: func() any { b := make([]byte, downloadBuffer); return &b }}
+// chunkFree recycles the buffers of downloads and of the tee: a 30 MB
+// artifact would otherwise leave 30 MB of garbage per stream. It is a free
+// list rather than a sync.Pool, which empties at every GC, so that a
+// process running follow-up after follow-up (serve) does not allocate its
+// buffers afresh for each. The list keeps at most chunkFreeMax buffers
+// (8 MiB) for the life of the process; beyond it they are left to the GC.
+var chunkFree = make(chan *[]byte, chunkFreeMax)
+
+const chunkFreeMax = 32
+
+// getChunk returns a buffer of downloadBuffer bytes, recycled when one is
+// free.
+func getChunk() *[]byte {
+	select {
+	case b := <-chunkFree:
+		return b
+	default:
+		b := make([]byte, downloadBuffer)
+		return &b
+	}
+}
+
+// putChunk gives back a buffer from getChunk, which the caller must not
+// touch again.
+func putChunk(b *[]byte) {
+	select {
+	case chunkFree <- b:
+	default:
+	}
+}
 
 func newStreamTee() *streamTee {
 	t := &streamTee{stall: teeStall}
@@ -76,7 +103,7 @@ func (t *streamTee) Write(p []byte) (int, error) {
 	// a few KB, and a buffer per read would cost far more than the limit.
 	for rest := p; len(rest) > 0; {
 		if len(t.chunks) == 0 || t.chunks[len(t.chunks)-1].w == len(*t.chunks[len(t.chunks)-1].buf) {
-			t.chunks = append(t.chunks, chunk{buf: chunkPool.Get().(*[]byte)})
+			t.chunks = append(t.chunks, chunk{buf: getChunk()})
 		}
 		c := &t.chunks[len(t.chunks)-1]
 		n := copy((*c.buf)[c.w:], rest)
@@ -88,19 +115,19 @@ func (t *streamTee) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// hand is Write for bytes [0, n) of a buffer from chunkPool, without the
-// copy: the tee takes the buffer (queues it, or puts it back in the pool)
+// hand is Write for bytes [0, n) of a buffer from getChunk, without the
+// copy: the tee takes the buffer (queues it, or gives it back to chunkFree)
 // and the caller must not touch it again.
 func (t *streamTee) hand(b *[]byte, n int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if n == 0 || !t.admitLocked(n) {
-		chunkPool.Put(b)
+		putChunk(b)
 		return
 	}
 	if len(t.chunks) == 1 && t.chunks[0].r == t.chunks[0].w {
 		// The emptied buffer Read kept for Write: not needed here.
-		chunkPool.Put(t.chunks[0].buf)
+		putChunk(t.chunks[0].buf)
 		t.chunks = t.chunks[:0]
 	}
 	t.chunks = append(t.chunks, chunk{buf: b, w: n})
@@ -161,7 +188,7 @@ func (t *streamTee) Read(p []byte) (int, error) {
 		if len(t.chunks) == 1 {
 			c.r, c.w = 0, 0 // the writer's buffer: reuse it from the start
 		} else {
-			chunkPool.Put(c.buf)
+			putChunk(c.buf)
 			t.chunks[0] = chunk{}
 			t.chunks = t.chunks[1:]
 		}
@@ -232,7 +259,7 @@ func (t *streamTee) abandonLocked() {
 
 func (t *streamTee) releaseLocked() {
 	for _, c := range t.chunks {
-		chunkPool.Put(c.buf)
+		putChunk(c.buf)
 	}
 	t.chunks, t.queued = nil, 0
 }

@@ -61,7 +61,7 @@ func TestStreamTee(t *testing.T) {
 				tee.Write(p)
 				continue
 			}
-			b := chunkPool.Get().(*[]byte)
+			b := getChunk()
 			n := len(*b)/2 + i*97%(len(*b)/2)
 			for j := range n {
 				(*b)[j] = byte(i + j)
@@ -77,7 +77,7 @@ func TestStreamTee(t *testing.T) {
 	t.Run("a buffer handed after the reader left is not kept", func(t *testing.T) {
 		tee := newStreamTee()
 		tee.detach()
-		tee.hand(chunkPool.Get().(*[]byte), 10)
+		tee.hand(getChunk(), 10)
 		if tee.queued != 0 || len(tee.chunks) != 0 || !tee.wrote {
 			t.Fatalf("queued %d in %d chunks, wrote %v", tee.queued, len(tee.chunks), tee.wrote)
 		}

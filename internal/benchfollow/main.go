@@ -12,7 +12,10 @@
 // It also measures the critical path, the least any follow-up can take:
 // one resource query, plus the download of the largest artifact, plus its
 // analysis (`boltfetch analyze` on the downloaded file, as a process), and
-// prints the follow-up's wall time against it. Linux only (rusage, /proc).
+// prints the follow-up's wall time against it. With -compare it runs the
+// other binary just before each follow-up and also prints the median of the
+// paired differences, steadier than the difference of the medians when
+// other work loads the machine. Linux only (rusage, /proc).
 package main
 
 import (
@@ -90,6 +93,9 @@ func run(dir string, runs, commands, nodes, concurrency int, latency time.Durati
 	}
 	fmt.Printf("run: %d commands, each a %.1f MB manifest + %.1f MB run_results; fake: %s latency, %.0f MB/s per connection; --concurrency %d; %d runs\n",
 		commands, mMB, rMB, latency, float64(bandwidth)/1e6, concurrency, runs)
+	if la := benchproc.LoadAvg(); la != "" {
+		fmt.Printf("load average at the start: %s\n", la)
+	}
 
 	fetch := func(bin string) (benchproc.Measure, error) {
 		out := filepath.Join(dir, "archive")
@@ -133,6 +139,11 @@ func run(dir string, runs, commands, nodes, concurrency int, latency time.Durati
 	fmt.Printf("| `boltfetch fetch --concurrency %d` | %d ms | %d ms | %.2f s | %d MB |\n", concurrency, fol.Wall.Milliseconds(), benchproc.Best(follows).Milliseconds(), benchproc.MedianCPU(follows).Seconds(), benchproc.MaxPeakRSS(follows)/1024)
 	fmt.Printf("\nfollow-up / critical path: %.2fx median (target <= 1.5x); CPU %.2f s (target <= 1.3 s); peak RSS %d MB (target <= 150 MB)\n",
 		fol.Wall.Seconds()/cp.Wall.Seconds(), benchproc.MedianCPU(follows).Seconds(), benchproc.MaxPeakRSS(follows)/1024)
+	if len(baseline) > 0 {
+		cpu, wall, less := benchproc.Paired(baseline, follows)
+		fmt.Printf("paired with the baseline run just before it: CPU %+.3f s, wall %+d ms (medians of the differences); less CPU in %d of %d pairs\n",
+			cpu.Seconds(), wall.Milliseconds(), less, len(follows))
+	}
 	if la := benchproc.LoadAvg(); la != "" {
 		fmt.Printf("load average at the end: %s\n", la)
 	}

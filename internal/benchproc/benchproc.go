@@ -127,6 +127,25 @@ func Best(ms []Measure) time.Duration {
 	return b
 }
 
+// Paired compares two series measured alternately (a[i] just before
+// b[i]): the median of the differences b[i]-a[i] in CPU and in wall time,
+// and in how many pairs b took less CPU. On a shared machine whose load
+// drifts during a run, the paired differences are steadier than the
+// difference of the two medians, as each pair ran under about the same
+// load. a and b must have the same, non-zero length.
+func Paired(a, b []Measure) (cpu, wall time.Duration, lessCPU int) {
+	dc, dw := make([]time.Duration, len(a)), make([]time.Duration, len(a))
+	for i := range a {
+		dc[i], dw[i] = b[i].CPU-a[i].CPU, b[i].Wall-a[i].Wall
+		if dc[i] < 0 {
+			lessCPU++
+		}
+	}
+	slices.Sort(dc)
+	slices.Sort(dw)
+	return dc[len(dc)/2], dw[len(dw)/2], lessCPU
+}
+
 // MaxPeakRSS is the highest PeakRSS (KiB) of ms.
 func MaxPeakRSS(ms []Measure) int64 {
 	var r int64

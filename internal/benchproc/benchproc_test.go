@@ -59,3 +59,12 @@ func TestStatistics(t *testing.T) {
 		t.Error("Median reordered its argument")
 	}
 }
+
+func TestPaired(t *testing.T) {
+	a := []Measure{{CPU: 10, Wall: 100}, {CPU: 20, Wall: 100}, {CPU: 30, Wall: 100}}
+	b := []Measure{{CPU: 8, Wall: 90}, {CPU: 21, Wall: 130}, {CPU: 25, Wall: 95}}
+	cpu, wall, less := Paired(a, b)
+	if cpu != -2 || wall != -5 || less != 2 {
+		t.Errorf("Paired = %v, %v, %d; want -2, -5, 2", cpu, wall, less)
+	}
+}
