@@ -202,22 +202,29 @@ type manifestData struct {
 // The manifest pass runs as a pipeline of two goroutines, because it is the
 // critical path: the reader (skimmer) finds where each node begins and ends
 // and decides what to keep of it, and the graph builder picks the edges out
-// of the node's bytes and interns ids. They hand over batches of entries.
+// of the node's bytes, interns ids and decodes the details of reported
+// nodes. They hand over batches of entries.
 type entryKind uint8
 
 const (
 	entryNode      entryKind = iota // a node of nodes or unit_tests
 	entryParentMap                  // a parent_map entry
+	entryDetail                     // only a reported node's detail
 )
 
 // batchEntry is one member handed to the graph builder: its name and, for a
 // node, the raw values of the members in nodeMembers (for a parent_map
-// entry, vals[0] is the array of parents). Spans index the batch arena;
-// {0, 0} means absent.
+// entry, vals[0] is the array of parents). A reported node also brings its
+// raw bytes (raw), to be decoded into manifestData.details under hash; an
+// entryDetail brings only those. Spans index the batch arena; {0, 0} means
+// absent.
 type batchEntry struct {
-	kind entryKind
-	name [2]int32
-	vals [len(nodeMembers)][2]int32
+	kind     entryKind
+	keepCode bool // the detail keeps compiled code (the node is not skipped)
+	name     [2]int32
+	vals     [len(nodeMembers)][2]int32
+	raw      [2]int32
+	hash     uint64
 }
 
 type batch struct {
@@ -242,6 +249,16 @@ type manifestReader struct {
 	free     chan *batch
 	valBuf   []byte
 	found    [len(nodeMembers)]int
+	// detail is the detail readNode asks of the node being read: the next
+	// queued node brings its raw bytes when set.
+	detail detailRequest
+}
+
+// detailRequest asks the graph builder to decode a reported node's detail.
+type detailRequest struct {
+	set      bool
+	keepCode bool
+	hash     uint64
 }
 
 // readManifest streams manifest.json, keeping the graph and the details of
@@ -286,7 +303,9 @@ func readManifest(ctx context.Context, r io.Reader, file string, opts Options, s
 	built := make(chan struct{})
 	go func() {
 		defer close(built)
-		b := graphBuilder{g: mr.m.g}
+		// The builder owns m.details until it is done: every detail is
+		// decoded there, in the order the reader asked for them.
+		b := graphBuilder{g: mr.m.g, details: mr.m.details}
 		for bt := range mr.out {
 			b.add(bt)
 			bt.arena, bt.entries = bt.arena[:0], bt.entries[:0]
@@ -373,9 +392,12 @@ func (m *manifestData) warnOversized(limit int64) {
 }
 
 // queue appends an entry to the current batch, handing the batch over when
-// it is full.
-func (mr *manifestReader) queue(kind entryKind, name []byte, vals [len(nodeMembers)][]byte) {
-	n := len(name)
+// it is full. raw, when not nil, is the node's bytes, for the detail
+// mr.detail asks for (which queue then clears).
+func (mr *manifestReader) queue(kind entryKind, name []byte, vals [len(nodeMembers)][]byte, raw []byte) {
+	req := mr.detail
+	mr.detail = detailRequest{}
+	n := len(name) + len(raw)
 	for _, v := range vals {
 		n += len(v)
 	}
@@ -398,6 +420,9 @@ func (mr *manifestReader) queue(kind entryKind, name []byte, vals [len(nodeMembe
 	e := batchEntry{kind: kind, name: span(name)}
 	for i, v := range vals {
 		e.vals[i] = span(v)
+	}
+	if req.set && len(raw) > 0 {
+		e.raw, e.hash, e.keepCode = span(raw), req.hash, req.keepCode
 	}
 	b.entries = append(b.entries, e)
 }
@@ -491,7 +516,7 @@ func (mr *manifestReader) members(kind entryKind) error {
 				}
 			} else {
 				vals[0] = v
-				mr.queue(kind, name, vals)
+				mr.queue(kind, name, vals, nil)
 			}
 		} else {
 			v, err := sk.scan(true, &mr.found)
@@ -518,17 +543,22 @@ func (mr *manifestReader) members(kind entryKind) error {
 				}
 			}
 			// A node that is not an object still exists, without edges.
-			mr.queue(kind, name, vals)
+			if !mr.detail.set {
+				v = nil
+			}
+			mr.queue(kind, name, vals, v)
 		}
 		return nil
 	})
 }
 
-// readNode keeps the full detail of a reported node. While run_results is
-// still being read it may not be known yet whether the node is reported: it
-// then waits in pending, as an offset when the file can be read again, else
-// as bytes up to the budget, past which the pass waits for run_results.
-// (Edges are the graph builder's job, for every node.)
+// readNode keeps the full detail of a reported node: it sets mr.detail, and
+// the graph builder decodes the detail from the node's bytes, off the
+// critical path. While run_results is still being read it may not be known
+// yet whether the node is reported: it then waits in pending, as an offset
+// when the file can be read again, else as bytes up to the budget, past
+// which the pass waits for run_results. (Edges are the graph builder's job,
+// for every node.)
 func (mr *manifestReader) readNode(name, v []byte) error {
 	h := mr.set.hashBytes(name)
 	if _, reported := mr.set.class(h); !mr.set.complete() && !reported {
@@ -552,18 +582,27 @@ func (mr *manifestReader) readNode(name, v []byte) error {
 		}
 	}
 	if len(mr.m.pending) > 0 && mr.set.complete() {
-		mr.m.resolvePending(mr.set)
+		mr.resolvePending()
 	}
 	if class, ok := mr.set.class(h); ok {
-		mr.m.details[h] = parseDetail(v, class != classSkipped)
+		mr.detail = detailRequest{set: true, keepCode: class != classSkipped, hash: h}
 	}
 	return nil
+}
+
+// resolvePending hands the pending nodes that turned out to be reported to
+// the graph builder, which owns the details while the pass runs.
+func (mr *manifestReader) resolvePending() {
+	mr.m.eachPending(mr.set, func(h uint64, raw []byte, keepCode bool) {
+		mr.detail = detailRequest{set: true, keepCode: keepCode, hash: h}
+		mr.queue(entryDetail, nil, [len(nodeMembers)][]byte{}, raw)
+	})
 }
 
 func (mr *manifestReader) waitRunResults() error {
 	select {
 	case <-mr.set.done:
-		mr.m.resolvePending(mr.set)
+		mr.resolvePending()
 		return nil
 	case <-mr.ctx.Done():
 		return mr.ctx.Err()
@@ -597,9 +636,11 @@ func (g *graph) unitTestModel(deps []int32, model string) int32 {
 	return -1
 }
 
-// graphBuilder turns batches into graph edges.
+// graphBuilder turns batches into graph edges, and decodes the details of
+// reported nodes.
 type graphBuilder struct {
 	g       *graph
+	details map[uint64]*detail
 	depBuf  []int32
 	slab    []int32
 	scratch []byte
@@ -608,6 +649,12 @@ type graphBuilder struct {
 func (b *graphBuilder) add(bt *batch) {
 	for _, e := range bt.entries {
 		at := func(sp [2]int32) []byte { return bt.arena[sp[0]:sp[1]] }
+		if e.raw[1] > e.raw[0] {
+			b.details[e.hash] = parseDetail(at(e.raw), e.keepCode)
+		}
+		if e.kind == entryDetail {
+			continue
+		}
 		idx := b.g.intern(at(e.name))
 		if e.kind == entryParentMap {
 			b.g.par[idx] = b.ids(at(e.vals[0]))
@@ -677,9 +724,18 @@ func (m *manifestData) pendingCount() int {
 // resolvePending decodes the details of pending nodes that turned out to be
 // reported, and frees the rest. set must be complete.
 func (m *manifestData) resolvePending(set *reportedSet) {
+	m.eachPending(set, func(h uint64, raw []byte, keepCode bool) {
+		m.details[h] = parseDetail(raw, keepCode)
+	})
+}
+
+// eachPending calls fn with the raw bytes of each pending node that turned
+// out to be reported (valid until fn returns), in file order, and frees the
+// pending nodes. set must be complete.
+func (m *manifestData) eachPending(set *reportedSet, fn func(h uint64, raw []byte, keepCode bool)) {
 	for _, p := range m.pending {
 		if class, ok := set.class(p.hash); ok {
-			m.details[p.hash] = parseDetail(p.raw, class != classSkipped)
+			fn(p.hash, p.raw, class != classSkipped)
 		}
 	}
 	var raw []byte
@@ -698,7 +754,7 @@ func (m *manifestData) resolvePending(set *reportedSet) {
 				// run_results alone rather than fail the analysis.
 				continue
 			}
-			m.details[p.hash] = parseDetail(raw, class != classSkipped)
+			fn(p.hash, raw, class != classSkipped)
 		}
 	}
 	m.pending, m.pendingAt = nil, nil
