@@ -223,7 +223,7 @@ func readResults(ctx context.Context, dec *jsontext.Decoder, rr *runResults, set
 	}
 	// Hashes of every unique_id met, to count a node listed twice once.
 	seed := maphash.MakeSeed()
-	seen := make(map[uint64]struct{}, hint)
+	seen := newHashSet(hint)
 	var idBuf []byte
 	for i := 0; dec.PeekKind() != ']'; i++ {
 		if i%4096 == 0 && ctx.Err() != nil {
@@ -240,7 +240,7 @@ func readResults(ctx context.Context, dec *jsontext.Decoder, rr *runResults, set
 			res.idHash, res.hasHash = maphash.String(seed, res.UniqueID), true
 		}
 		if res.hasHash {
-			if _, dup := seen[res.idHash]; dup {
+			if !seen.add(res.idHash) {
 				if rr.dups++; rr.firstDup == "" {
 					rr.firstDup = res.UniqueID
 					if rr.firstDup == "" {
@@ -249,7 +249,6 @@ func readResults(ctx context.Context, dec *jsontext.Decoder, rr *runResults, set
 				}
 				continue
 			}
-			seen[res.idHash] = struct{}{}
 		}
 		if res.Embedded != nil {
 			rr.shape = "embedded-node"
@@ -263,6 +262,63 @@ func readResults(ctx context.Context, dec *jsontext.Decoder, rr *runResults, set
 	}
 	_, err := dec.ReadToken()
 	return err
+}
+
+// hashSet is a set of 64-bit hashes: an open-addressing table with linear
+// probing, at most half full. The hashes are maphash values, uniform, so
+// their low bits place them; 0 marks an empty slot, and the hash 0 is kept
+// aside. It costs a third of the time of a map[uint64]struct{} on the
+// results of a big run, where it was a fifth of the reading.
+type hashSet struct {
+	slots   []uint64
+	n       int
+	hasZero bool
+}
+
+func newHashSet(hint int) *hashSet {
+	size := 1024
+	for size < 2*hint {
+		size *= 2
+	}
+	return &hashSet{slots: make([]uint64, size)}
+}
+
+// add adds h and reports whether it was new.
+func (s *hashSet) add(h uint64) bool {
+	if h == 0 {
+		was := s.hasZero
+		s.hasZero = true
+		return !was
+	}
+	mask := len(s.slots) - 1
+	i := int(h) & mask
+	for ; s.slots[i] != 0; i = (i + 1) & mask {
+		if s.slots[i] == h {
+			return false
+		}
+	}
+	s.slots[i] = h
+	if s.n++; 2*s.n > len(s.slots) {
+		s.grow()
+	}
+	return true
+}
+
+// grow doubles the table.
+func (s *hashSet) grow() {
+	old := s.slots
+	s.slots = make([]uint64, 2*len(old))
+	mask := len(s.slots) - 1
+	for _, h := range old {
+		if h == 0 {
+			continue
+		}
+		i := int(h) & mask
+		for s.slots[i] != 0 {
+			i = (i + 1) & mask
+		}
+		s.slots[i] = h
+	}
 }
 
 // readResult reads one result object. It returns ok false for a non-object
