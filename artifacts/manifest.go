@@ -252,6 +252,8 @@ type manifestReader struct {
 	// detail is the detail readNode asks of the node being read: the next
 	// queued node brings its raw bytes when set.
 	detail detailRequest
+	// complete caches set.complete() once it is true.
+	complete bool
 }
 
 // detailRequest asks the graph builder to decode a reported node's detail.
@@ -561,7 +563,7 @@ func (mr *manifestReader) members(kind entryKind) error {
 // for every node.)
 func (mr *manifestReader) readNode(name, v []byte) error {
 	h := mr.set.hashBytes(name)
-	if _, reported := mr.set.class(h); !mr.set.complete() && !reported {
+	if _, reported := mr.class(h); !mr.setComplete() && !reported {
 		if mr.m.ra != nil && len(v) <= math.MaxInt32 {
 			off := mr.sk.offset() - int64(len(v))
 			at := mr.m.pendingAt
@@ -581,13 +583,29 @@ func (mr *manifestReader) readNode(name, v []byte) error {
 			return err
 		}
 	}
-	if len(mr.m.pending) > 0 && mr.set.complete() {
+	if len(mr.m.pending) > 0 && mr.setComplete() {
 		mr.resolvePending()
 	}
-	if class, ok := mr.set.class(h); ok {
+	if class, ok := mr.class(h); ok {
 		mr.detail = detailRequest{set: true, keepCode: class != classSkipped, hash: h}
 	}
 	return nil
+}
+
+// setComplete is set.complete(), remembered once true.
+func (mr *manifestReader) setComplete() bool {
+	if !mr.complete {
+		mr.complete = mr.set.complete()
+	}
+	return mr.complete
+}
+
+// class is set.class, without its lock once the set is complete.
+func (mr *manifestReader) class(h uint64) (int, bool) {
+	if mr.complete {
+		return mr.set.classDone(h)
+	}
+	return mr.set.class(h)
 }
 
 // resolvePending hands the pending nodes that turned out to be reported to

@@ -119,6 +119,14 @@ func (s *reportedSet) class(h uint64) (int, bool) {
 	return c, ok
 }
 
+// classDone is class for a caller that has seen the set complete: the set
+// is no longer written then, so it takes no lock (the manifest pass asks
+// once per node, while run_results may still be adding).
+func (s *reportedSet) classDone(h uint64) (int, bool) {
+	c, ok := s.ids[h]
+	return c, ok
+}
+
 func (s *reportedSet) complete() bool {
 	select {
 	case <-s.done:
