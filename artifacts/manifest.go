@@ -233,7 +233,7 @@ type batch struct {
 }
 
 const (
-	batchBytes = 256 << 10
+	batchBytes = 64 << 10
 	batchDepth = 4
 )
 
