@@ -101,7 +101,12 @@ func (g *graph) find(id []byte, h uint64) (slot int, idx int32, ok bool) {
 // intern returns the integer of id, adding it when new. id may be a
 // transient slice: it is copied only when added.
 func (g *graph) intern(id []byte) int32 {
-	h := maphash.Bytes(g.seed, id)
+	return g.internHashed(id, maphash.Bytes(g.seed, id))
+}
+
+// internHashed is intern for an id whose hash h (maphash with g.seed) is
+// known.
+func (g *graph) internHashed(id []byte, h uint64) int32 {
 	slot, i, ok := g.find(id, h)
 	if ok {
 		return i
@@ -656,16 +661,44 @@ func (g *graph) unitTestModel(deps []int32, model string) int32 {
 
 // graphBuilder turns batches into graph edges, and decodes the details of
 // reported nodes.
+//
+// Interning is bound by cache misses (the index slot, then the id's bytes),
+// so a batch is added in two passes: prepare parses and hashes every id of
+// the batch and warm touches what looking each up will read, so that those
+// misses overlap rather than come one after another; then the entries are
+// added in order, interning the prepared ids in the order one pass would.
 type graphBuilder struct {
 	g       *graph
 	details map[uint64]*detail
 	depBuf  []int32
 	slab    []int32
-	scratch []byte
+	// The ids of the batch being added, in the order they are interned;
+	// lists are ranges of refs (a parent_map entry's parents, or one
+	// depends_on.nodes); preps are per entry.
+	refs  []idRef
+	lists [][2]int32
+	preps []entryPrep
+	sink  uint64 // what warm read, so that it is not optimised away
+}
+
+// idRef is an id of a batch (in the batch's arena, or unescaped) and its
+// hash.
+type idRef struct {
+	id []byte
+	h  uint64
+}
+
+// entryPrep is what prepare found in an entry.
+type entryPrep struct {
+	name     int32    // in refs
+	lists    [2]int32 // range of lists: one for a parent_map entry, one per depends_on "nodes" member
+	attached int32    // attached_node in refs, or -1
 }
 
 func (b *graphBuilder) add(bt *batch) {
-	for _, e := range bt.entries {
+	b.prepare(bt)
+	b.warm()
+	for k, e := range bt.entries {
 		at := func(sp [2]int32) []byte { return bt.arena[sp[0]:sp[1]] }
 		if e.raw[1] > e.raw[0] {
 			b.details[e.hash] = parseDetail(at(e.raw), e.keepCode)
@@ -673,25 +706,100 @@ func (b *graphBuilder) add(bt *batch) {
 		if e.kind == entryDetail {
 			continue
 		}
-		idx := b.g.intern(at(e.name))
+		p := b.preps[k]
+		idx := b.internRef(p.name)
 		if e.kind == entryParentMap {
-			b.g.par[idx] = b.ids(at(e.vals[0]))
+			b.g.par[idx] = b.internList(p.lists[0])
 			b.g.inPmap[idx] = true
 			continue
 		}
 		b.g.defined[idx] = true
-		b.node(idx, at(e.vals[0]), at(e.vals[1]), at(e.vals[2]))
+		b.node(idx, p, at(e.vals[2]))
 	}
 }
 
-// ids interns the strings of a raw JSON array.
-func (b *graphBuilder) ids(v []byte) []int32 {
-	deps := b.depBuf[:0]
-	rawStrings(v, b.scratch, func(s []byte) {
+// prepare parses the ids of every entry of bt into refs, lists and preps.
+// Unescaped ids are copies: they stay valid while the batch is added.
+func (b *graphBuilder) prepare(bt *batch) {
+	b.refs, b.lists, b.preps = b.refs[:0], b.lists[:0], b.preps[:0]
+	for _, e := range bt.entries {
+		at := func(sp [2]int32) []byte { return bt.arena[sp[0]:sp[1]] }
+		p := entryPrep{attached: -1}
+		if e.kind == entryDetail {
+			b.preps = append(b.preps, p)
+			continue
+		}
+		p.name = b.ref(at(e.name))
+		lo := int32(len(b.lists))
+		switch dependsOn := at(e.vals[0]); {
+		case e.kind == entryParentMap:
+			b.list(dependsOn)
+		case len(dependsOn) > 0:
+			rawMembers(dependsOn, func(name, val []byte) {
+				if string(name) == "nodes" {
+					b.list(val)
+				}
+			})
+		}
+		p.lists = [2]int32{lo, int32(len(b.lists))}
+		if e.kind == entryNode {
+			if s, ok := rawUnquote(at(e.vals[1]), nil); ok && len(s) > 0 {
+				p.attached = b.ref(s)
+			}
+		}
+		b.preps = append(b.preps, p)
+	}
+}
+
+// ref adds id to refs and returns its index there.
+func (b *graphBuilder) ref(id []byte) int32 {
+	b.refs = append(b.refs, idRef{id: id, h: maphash.Bytes(b.g.seed, id)})
+	return int32(len(b.refs) - 1)
+}
+
+// list adds the non-empty strings of the raw JSON array v to refs, as one
+// list.
+func (b *graphBuilder) list(v []byte) {
+	lo := int32(len(b.refs))
+	rawStrings(v, nil, func(s []byte) {
 		if len(s) > 0 {
-			deps = append(deps, b.g.intern(s))
+			b.ref(s)
 		}
 	})
+	b.lists = append(b.lists, [2]int32{lo, int32(len(b.refs))})
+}
+
+// warm reads, for every prepared id, the index slot its lookup starts at
+// and the first byte of the id held there. The reads do not depend on one
+// another, so the processor overlaps their cache misses; the lookups that
+// follow then mostly hit the cache.
+func (b *graphBuilder) warm() {
+	g := b.g
+	mask := len(g.index) - 1
+	var sink uint64
+	for _, r := range b.refs {
+		v := g.index[int(r.h)&mask]
+		if v != 0 && v>>32 == r.h>>32 {
+			if s := g.ids[int32(v)-1]; len(s) > 0 {
+				sink += uint64(s[0])
+			}
+		}
+	}
+	b.sink += sink
+}
+
+func (b *graphBuilder) internRef(k int32) int32 {
+	r := b.refs[k]
+	return b.g.internHashed(r.id, r.h)
+}
+
+// internList interns the ids of lists[l] and returns their integers.
+func (b *graphBuilder) internList(l int32) []int32 {
+	deps := b.depBuf[:0]
+	r := b.lists[l]
+	for k := r[0]; k < r[1]; k++ {
+		deps = append(deps, b.internRef(k))
+	}
 	b.depBuf = deps
 	if len(deps) == 0 {
 		return nil
@@ -705,26 +813,23 @@ func (b *graphBuilder) ids(v []byte) []int32 {
 	return b.slab[n : n+len(deps) : n+len(deps)]
 }
 
-// node records a node's edges from the raw values of its depends_on,
-// attached_node and (unit tests) model members.
-func (b *graphBuilder) node(idx int32, dependsOn, attached, model []byte) {
+// node records a node's edges from its prepared depends_on.nodes lists
+// (the last one counts) and attached_node, and the raw value of its model
+// member (unit tests).
+func (b *graphBuilder) node(idx int32, p entryPrep, model []byte) {
 	g := b.g
 	var deps []int32
-	if len(dependsOn) > 0 {
-		rawMembers(dependsOn, func(name, val []byte) {
-			if string(name) == "nodes" {
-				deps = b.ids(val)
-			}
-		})
+	for l := p.lists[0]; l < p.lists[1]; l++ {
+		deps = b.internList(l)
 	}
 	if !g.inPmap[idx] { // parent_map, when it came first, wins
 		g.par[idx] = deps
 	}
-	if s, ok := rawUnquote(attached, b.scratch); ok && len(s) > 0 {
-		g.attached[idx] = g.intern(s)
+	if p.attached >= 0 {
+		g.attached[idx] = b.internRef(p.attached)
 	}
 	if g.kinds[idx] == kindUnitTest && g.attached[idx] < 0 {
-		if s, ok := rawUnquote(model, b.scratch); ok && len(s) > 0 {
+		if s, ok := rawUnquote(model, nil); ok && len(s) > 0 {
 			g.attached[idx] = g.unitTestModel(deps, string(s))
 		}
 	}
