@@ -1,6 +1,7 @@
 package artifacts
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"hash/maphash"
@@ -149,13 +150,22 @@ func readRunResults(ctx context.Context, r io.Reader, file string, limit int64, 
 	if err != nil {
 		return nil, classify(file, 0, err)
 	}
-	dec := jsontext.NewDecoder(newLimitReader(r, limit, LimitRunResults), decoderOptions...)
+	lr := io.Reader(newLimitReader(r, limit, LimitRunResults))
+	if !readsFromMemory(lr) {
+		// jsontext reads about 4 KB at a time: a read system call per
+		// 4 KB cost more than the copy from a buffer (see MemoryReader).
+		lr = bufio.NewReaderSize(lr, runResultsBuffer)
+	}
+	dec := jsontext.NewDecoder(lr, decoderOptions...)
 	rr, err := decodeRunResults(ctx, dec, set, hint)
 	if err != nil {
 		return nil, classify(file, dec.InputOffset(), err)
 	}
 	return rr, nil
 }
+
+// runResultsBuffer is the size of the reads of run_results from a file.
+const runResultsBuffer = 64 << 10
 
 // bytesPerResult is a high estimate of a result's size in run_results, to
 // size the set of ids met from the file size without oversizing it.
