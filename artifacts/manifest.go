@@ -220,9 +220,9 @@ const (
 // batchEntry is one member handed to the graph builder: its name and, for a
 // node, the raw values of the members in nodeMembers (for a parent_map
 // entry, vals[0] is the array of parents). A reported node also brings its
-// raw bytes (raw), to be decoded into manifestData.details under hash; an
-// entryDetail brings only those. Spans index the batch arena; {0, 0} means
-// absent.
+// raw bytes (raw), to be decoded into manifestData.details under hash (or,
+// when big, its detail already decoded: det); an entryDetail brings only
+// those. Spans index the batch arena; {0, 0} means absent.
 type batchEntry struct {
 	kind     entryKind
 	keepCode bool // the detail keeps compiled code (the node is not skipped)
@@ -230,7 +230,12 @@ type batchEntry struct {
 	vals     [len(nodeMembers)][2]int32
 	raw      [2]int32
 	hash     uint64
+	det      *detail // the detail of a big node, decoded by the reader
 }
+
+// bigDetail is the size past which a reported node is decoded by the
+// reader as it is read, not copied into a batch for the builder.
+const bigDetail = batchBytes / 4
 
 type batch struct {
 	arena   []byte
@@ -404,12 +409,29 @@ func (m *manifestData) warnOversized(limit int64) {
 func (mr *manifestReader) queue(kind entryKind, name []byte, vals [len(nodeMembers)][]byte, raw []byte) {
 	req := mr.detail
 	mr.detail = detailRequest{}
+	var det *detail
+	switch {
+	case !req.set:
+		raw = nil
+	case len(raw) > bigDetail:
+		// A big node is decoded here, as it is read, rather than copied
+		// into the batch: what the pass holds stays one node at most.
+		det, raw = parseDetail(raw, req.keepCode), nil
+	}
 	n := len(name) + len(raw)
 	for _, v := range vals {
 		n += len(v)
 	}
 	if n > math.MaxInt32/2 {
-		return // offsets are int32; no real node comes near this
+		// Offsets are int32; no real node comes near this. Its edges are
+		// dropped, not its detail.
+		if !req.set {
+			return
+		}
+		if det == nil {
+			det = parseDetail(raw, req.keepCode)
+		}
+		kind, name, vals, raw = entryDetail, nil, [len(nodeMembers)][]byte{}, nil
 	}
 	b := mr.cur
 	if len(b.arena) > 0 && len(b.arena)+n > batchBytes {
@@ -424,12 +446,15 @@ func (mr *manifestReader) queue(kind entryKind, name []byte, vals [len(nodeMembe
 		b.arena = append(b.arena, v...)
 		return [2]int32{start, int32(len(b.arena))}
 	}
-	e := batchEntry{kind: kind, name: span(name)}
+	e := batchEntry{kind: kind, name: span(name), det: det}
 	for i, v := range vals {
 		e.vals[i] = span(v)
 	}
-	if req.set && len(raw) > 0 {
-		e.raw, e.hash, e.keepCode = span(raw), req.hash, req.keepCode
+	if req.set {
+		e.hash, e.keepCode = req.hash, req.keepCode
+		if len(raw) > 0 {
+			e.raw = span(raw)
+		}
 	}
 	b.entries = append(b.entries, e)
 }
@@ -561,7 +586,7 @@ func (mr *manifestReader) members(kind entryKind) error {
 
 // readNode keeps the full detail of a reported node: it sets mr.detail, and
 // the graph builder decodes the detail from the node's bytes, off the
-// critical path. While run_results is still being read it may not be known
+// critical path (queue decodes a big one at once, rather than copy it). While run_results is still being read it may not be known
 // yet whether the node is reported: it then waits in pending, as an offset
 // when the file can be read again, else as bytes up to the budget, past
 // which the pass waits for run_results. (Edges are the graph builder's job,
@@ -700,7 +725,10 @@ func (b *graphBuilder) add(bt *batch) {
 	b.warm()
 	for k, e := range bt.entries {
 		at := func(sp [2]int32) []byte { return bt.arena[sp[0]:sp[1]] }
-		if e.raw[1] > e.raw[0] {
+		switch {
+		case e.det != nil:
+			b.details[e.hash] = e.det
+		case e.raw[1] > e.raw[0]:
 			b.details[e.hash] = parseDetail(at(e.raw), e.keepCode)
 		}
 		if e.kind == entryDetail {
