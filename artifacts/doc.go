@@ -24,7 +24,8 @@
 //     parent_map feeds the builder too; macros, docs, sources, child_map and
 //     the like are skipped without being kept.
 //   - full detail is decoded, with jsontext, only for the nodes the analysis
-//     reports. Options.Validate also checks every other node (slower).
+//     reports, by the graph builder (off the skimmer's goroutine).
+//     Options.Validate also checks every other node (slower).
 //     Without it, the skimmer checks only that a value it is asked for
 //     (a node, a top-level member) that is not a string, object or array is
 //     true, false, null or a number: `not json` is ErrNotJSON.

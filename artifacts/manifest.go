@@ -101,7 +101,12 @@ func (g *graph) find(id []byte, h uint64) (slot int, idx int32, ok bool) {
 // intern returns the integer of id, adding it when new. id may be a
 // transient slice: it is copied only when added.
 func (g *graph) intern(id []byte) int32 {
-	h := maphash.Bytes(g.seed, id)
+	return g.internHashed(id, maphash.Bytes(g.seed, id))
+}
+
+// internHashed is intern for an id whose hash h (maphash with g.seed) is
+// known.
+func (g *graph) internHashed(id []byte, h uint64) int32 {
 	slot, i, ok := g.find(id, h)
 	if ok {
 		return i
@@ -202,23 +207,35 @@ type manifestData struct {
 // The manifest pass runs as a pipeline of two goroutines, because it is the
 // critical path: the reader (skimmer) finds where each node begins and ends
 // and decides what to keep of it, and the graph builder picks the edges out
-// of the node's bytes and interns ids. They hand over batches of entries.
+// of the node's bytes, interns ids and decodes the details of reported
+// nodes. They hand over batches of entries.
 type entryKind uint8
 
 const (
 	entryNode      entryKind = iota // a node of nodes or unit_tests
 	entryParentMap                  // a parent_map entry
+	entryDetail                     // only a reported node's detail
 )
 
 // batchEntry is one member handed to the graph builder: its name and, for a
 // node, the raw values of the members in nodeMembers (for a parent_map
-// entry, vals[0] is the array of parents). Spans index the batch arena;
-// {0, 0} means absent.
+// entry, vals[0] is the array of parents). A reported node also brings its
+// raw bytes (raw), to be decoded into manifestData.details under hash (or,
+// when big, its detail already decoded: det); an entryDetail brings only
+// those. Spans index the batch arena; {0, 0} means absent.
 type batchEntry struct {
-	kind entryKind
-	name [2]int32
-	vals [len(nodeMembers)][2]int32
+	kind     entryKind
+	keepCode bool // the detail keeps compiled code (the node is not skipped)
+	name     [2]int32
+	vals     [len(nodeMembers)][2]int32
+	raw      [2]int32
+	hash     uint64
+	det      *detail // the detail of a big node, decoded by the reader
 }
+
+// bigDetail is the size past which a reported node is decoded by the
+// reader as it is read, not copied into a batch for the builder.
+const bigDetail = batchBytes / 4
 
 type batch struct {
 	arena   []byte
@@ -226,7 +243,7 @@ type batch struct {
 }
 
 const (
-	batchBytes = 256 << 10
+	batchBytes = 64 << 10
 	batchDepth = 4
 )
 
@@ -242,6 +259,18 @@ type manifestReader struct {
 	free     chan *batch
 	valBuf   []byte
 	found    [len(nodeMembers)]int
+	// detail is the detail readNode asks of the node being read: the next
+	// queued node brings its raw bytes when set.
+	detail detailRequest
+	// complete caches set.complete() once it is true.
+	complete bool
+}
+
+// detailRequest asks the graph builder to decode a reported node's detail.
+type detailRequest struct {
+	set      bool
+	keepCode bool
+	hash     uint64
 }
 
 // readManifest streams manifest.json, keeping the graph and the details of
@@ -286,7 +315,9 @@ func readManifest(ctx context.Context, r io.Reader, file string, opts Options, s
 	built := make(chan struct{})
 	go func() {
 		defer close(built)
-		b := graphBuilder{g: mr.m.g}
+		// The builder owns m.details until it is done: every detail is
+		// decoded there, in the order the reader asked for them.
+		b := graphBuilder{g: mr.m.g, details: mr.m.details}
 		for bt := range mr.out {
 			b.add(bt)
 			bt.arena, bt.entries = bt.arena[:0], bt.entries[:0]
@@ -373,14 +404,34 @@ func (m *manifestData) warnOversized(limit int64) {
 }
 
 // queue appends an entry to the current batch, handing the batch over when
-// it is full.
-func (mr *manifestReader) queue(kind entryKind, name []byte, vals [len(nodeMembers)][]byte) {
-	n := len(name)
+// it is full. raw, when not nil, is the node's bytes, for the detail
+// mr.detail asks for (which queue then clears).
+func (mr *manifestReader) queue(kind entryKind, name []byte, vals [len(nodeMembers)][]byte, raw []byte) {
+	req := mr.detail
+	mr.detail = detailRequest{}
+	var det *detail
+	switch {
+	case !req.set:
+		raw = nil
+	case len(raw) > bigDetail:
+		// A big node is decoded here, as it is read, rather than copied
+		// into the batch: what the pass holds stays one node at most.
+		det, raw = parseDetail(raw, req.keepCode), nil
+	}
+	n := len(name) + len(raw)
 	for _, v := range vals {
 		n += len(v)
 	}
 	if n > math.MaxInt32/2 {
-		return // offsets are int32; no real node comes near this
+		// Offsets are int32; no real node comes near this. Its edges are
+		// dropped, not its detail.
+		if !req.set {
+			return
+		}
+		if det == nil {
+			det = parseDetail(raw, req.keepCode)
+		}
+		kind, name, vals, raw = entryDetail, nil, [len(nodeMembers)][]byte{}, nil
 	}
 	b := mr.cur
 	if len(b.arena) > 0 && len(b.arena)+n > batchBytes {
@@ -395,9 +446,15 @@ func (mr *manifestReader) queue(kind entryKind, name []byte, vals [len(nodeMembe
 		b.arena = append(b.arena, v...)
 		return [2]int32{start, int32(len(b.arena))}
 	}
-	e := batchEntry{kind: kind, name: span(name)}
+	e := batchEntry{kind: kind, name: span(name), det: det}
 	for i, v := range vals {
 		e.vals[i] = span(v)
+	}
+	if req.set {
+		e.hash, e.keepCode = req.hash, req.keepCode
+		if len(raw) > 0 {
+			e.raw = span(raw)
+		}
 	}
 	b.entries = append(b.entries, e)
 }
@@ -491,7 +548,7 @@ func (mr *manifestReader) members(kind entryKind) error {
 				}
 			} else {
 				vals[0] = v
-				mr.queue(kind, name, vals)
+				mr.queue(kind, name, vals, nil)
 			}
 		} else {
 			v, err := sk.scan(true, &mr.found)
@@ -518,20 +575,25 @@ func (mr *manifestReader) members(kind entryKind) error {
 				}
 			}
 			// A node that is not an object still exists, without edges.
-			mr.queue(kind, name, vals)
+			if !mr.detail.set {
+				v = nil
+			}
+			mr.queue(kind, name, vals, v)
 		}
 		return nil
 	})
 }
 
-// readNode keeps the full detail of a reported node. While run_results is
-// still being read it may not be known yet whether the node is reported: it
-// then waits in pending, as an offset when the file can be read again, else
-// as bytes up to the budget, past which the pass waits for run_results.
-// (Edges are the graph builder's job, for every node.)
+// readNode keeps the full detail of a reported node: it sets mr.detail, and
+// the graph builder decodes the detail from the node's bytes, off the
+// critical path (queue decodes a big one at once, rather than copy it). While run_results is still being read it may not be known
+// yet whether the node is reported: it then waits in pending, as an offset
+// when the file can be read again, else as bytes up to the budget, past
+// which the pass waits for run_results. (Edges are the graph builder's job,
+// for every node.)
 func (mr *manifestReader) readNode(name, v []byte) error {
 	h := mr.set.hashBytes(name)
-	if _, reported := mr.set.class(h); !mr.set.complete() && !reported {
+	if _, reported := mr.class(h); !mr.setComplete() && !reported {
 		if mr.m.ra != nil && len(v) <= math.MaxInt32 {
 			off := mr.sk.offset() - int64(len(v))
 			at := mr.m.pendingAt
@@ -551,19 +613,44 @@ func (mr *manifestReader) readNode(name, v []byte) error {
 			return err
 		}
 	}
-	if len(mr.m.pending) > 0 && mr.set.complete() {
-		mr.m.resolvePending(mr.set)
+	if len(mr.m.pending) > 0 && mr.setComplete() {
+		mr.resolvePending()
 	}
-	if class, ok := mr.set.class(h); ok {
-		mr.m.details[h] = parseDetail(v, class != classSkipped)
+	if class, ok := mr.class(h); ok {
+		mr.detail = detailRequest{set: true, keepCode: class != classSkipped, hash: h}
 	}
 	return nil
+}
+
+// setComplete is set.complete(), remembered once true.
+func (mr *manifestReader) setComplete() bool {
+	if !mr.complete {
+		mr.complete = mr.set.complete()
+	}
+	return mr.complete
+}
+
+// class is set.class, without its lock once the set is complete.
+func (mr *manifestReader) class(h uint64) (int, bool) {
+	if mr.complete {
+		return mr.set.classDone(h)
+	}
+	return mr.set.class(h)
+}
+
+// resolvePending hands the pending nodes that turned out to be reported to
+// the graph builder, which owns the details while the pass runs.
+func (mr *manifestReader) resolvePending() {
+	mr.m.eachPending(mr.set, func(h uint64, raw []byte, keepCode bool) {
+		mr.detail = detailRequest{set: true, keepCode: keepCode, hash: h}
+		mr.queue(entryDetail, nil, [len(nodeMembers)][]byte{}, raw)
+	})
 }
 
 func (mr *manifestReader) waitRunResults() error {
 	select {
 	case <-mr.set.done:
-		mr.m.resolvePending(mr.set)
+		mr.resolvePending()
 		return nil
 	case <-mr.ctx.Done():
 		return mr.ctx.Err()
@@ -597,36 +684,150 @@ func (g *graph) unitTestModel(deps []int32, model string) int32 {
 	return -1
 }
 
-// graphBuilder turns batches into graph edges.
+// graphBuilder turns batches into graph edges, and decodes the details of
+// reported nodes.
+//
+// Interning is bound by cache misses (the index slot, then the id's bytes),
+// so a batch is added in two passes: prepare parses and hashes every id of
+// the batch and warm touches what looking each up will read, so that those
+// misses overlap rather than come one after another; then the entries are
+// added in order, interning the prepared ids in the order one pass would.
 type graphBuilder struct {
 	g       *graph
+	details map[uint64]*detail
 	depBuf  []int32
 	slab    []int32
-	scratch []byte
+	// The ids of the batch being added, in the order they are interned;
+	// lists are ranges of refs (a parent_map entry's parents, or one
+	// depends_on.nodes); preps are per entry.
+	refs  []idRef
+	lists [][2]int32
+	preps []entryPrep
+	sink  uint64 // what warm read, so that it is not optimised away
+}
+
+// idRef is an id of a batch (in the batch's arena, or unescaped) and its
+// hash.
+type idRef struct {
+	id []byte
+	h  uint64
+}
+
+// entryPrep is what prepare found in an entry.
+type entryPrep struct {
+	name     int32    // in refs
+	lists    [2]int32 // range of lists: one for a parent_map entry, one per depends_on "nodes" member
+	attached int32    // attached_node in refs, or -1
 }
 
 func (b *graphBuilder) add(bt *batch) {
-	for _, e := range bt.entries {
+	b.prepare(bt)
+	b.warm()
+	for k, e := range bt.entries {
 		at := func(sp [2]int32) []byte { return bt.arena[sp[0]:sp[1]] }
-		idx := b.g.intern(at(e.name))
+		switch {
+		case e.det != nil:
+			b.details[e.hash] = e.det
+		case e.raw[1] > e.raw[0]:
+			b.details[e.hash] = parseDetail(at(e.raw), e.keepCode)
+		}
+		if e.kind == entryDetail {
+			continue
+		}
+		p := b.preps[k]
+		idx := b.internRef(p.name)
 		if e.kind == entryParentMap {
-			b.g.par[idx] = b.ids(at(e.vals[0]))
+			b.g.par[idx] = b.internList(p.lists[0])
 			b.g.inPmap[idx] = true
 			continue
 		}
 		b.g.defined[idx] = true
-		b.node(idx, at(e.vals[0]), at(e.vals[1]), at(e.vals[2]))
+		b.node(idx, p, at(e.vals[2]))
 	}
 }
 
-// ids interns the strings of a raw JSON array.
-func (b *graphBuilder) ids(v []byte) []int32 {
-	deps := b.depBuf[:0]
-	rawStrings(v, b.scratch, func(s []byte) {
+// prepare parses the ids of every entry of bt into refs, lists and preps.
+// Unescaped ids are copies: they stay valid while the batch is added.
+func (b *graphBuilder) prepare(bt *batch) {
+	b.refs, b.lists, b.preps = b.refs[:0], b.lists[:0], b.preps[:0]
+	for _, e := range bt.entries {
+		at := func(sp [2]int32) []byte { return bt.arena[sp[0]:sp[1]] }
+		p := entryPrep{attached: -1}
+		if e.kind == entryDetail {
+			b.preps = append(b.preps, p)
+			continue
+		}
+		p.name = b.ref(at(e.name))
+		lo := int32(len(b.lists))
+		switch dependsOn := at(e.vals[0]); {
+		case e.kind == entryParentMap:
+			b.list(dependsOn)
+		case len(dependsOn) > 0:
+			rawMembers(dependsOn, func(name, val []byte) {
+				if string(name) == "nodes" {
+					b.list(val)
+				}
+			})
+		}
+		p.lists = [2]int32{lo, int32(len(b.lists))}
+		if e.kind == entryNode {
+			if s, ok := rawUnquote(at(e.vals[1]), nil); ok && len(s) > 0 {
+				p.attached = b.ref(s)
+			}
+		}
+		b.preps = append(b.preps, p)
+	}
+}
+
+// ref adds id to refs and returns its index there.
+func (b *graphBuilder) ref(id []byte) int32 {
+	b.refs = append(b.refs, idRef{id: id, h: maphash.Bytes(b.g.seed, id)})
+	return int32(len(b.refs) - 1)
+}
+
+// list adds the non-empty strings of the raw JSON array v to refs, as one
+// list.
+func (b *graphBuilder) list(v []byte) {
+	lo := int32(len(b.refs))
+	rawStrings(v, nil, func(s []byte) {
 		if len(s) > 0 {
-			deps = append(deps, b.g.intern(s))
+			b.ref(s)
 		}
 	})
+	b.lists = append(b.lists, [2]int32{lo, int32(len(b.refs))})
+}
+
+// warm reads, for every prepared id, the index slot its lookup starts at
+// and the first byte of the id held there. The reads do not depend on one
+// another, so the processor overlaps their cache misses; the lookups that
+// follow then mostly hit the cache.
+func (b *graphBuilder) warm() {
+	g := b.g
+	mask := len(g.index) - 1
+	var sink uint64
+	for _, r := range b.refs {
+		v := g.index[int(r.h)&mask]
+		if v != 0 && v>>32 == r.h>>32 {
+			if s := g.ids[int32(v)-1]; len(s) > 0 {
+				sink += uint64(s[0])
+			}
+		}
+	}
+	b.sink += sink
+}
+
+func (b *graphBuilder) internRef(k int32) int32 {
+	r := b.refs[k]
+	return b.g.internHashed(r.id, r.h)
+}
+
+// internList interns the ids of lists[l] and returns their integers.
+func (b *graphBuilder) internList(l int32) []int32 {
+	deps := b.depBuf[:0]
+	r := b.lists[l]
+	for k := r[0]; k < r[1]; k++ {
+		deps = append(deps, b.internRef(k))
+	}
 	b.depBuf = deps
 	if len(deps) == 0 {
 		return nil
@@ -640,26 +841,23 @@ func (b *graphBuilder) ids(v []byte) []int32 {
 	return b.slab[n : n+len(deps) : n+len(deps)]
 }
 
-// node records a node's edges from the raw values of its depends_on,
-// attached_node and (unit tests) model members.
-func (b *graphBuilder) node(idx int32, dependsOn, attached, model []byte) {
+// node records a node's edges from its prepared depends_on.nodes lists
+// (the last one counts) and attached_node, and the raw value of its model
+// member (unit tests).
+func (b *graphBuilder) node(idx int32, p entryPrep, model []byte) {
 	g := b.g
 	var deps []int32
-	if len(dependsOn) > 0 {
-		rawMembers(dependsOn, func(name, val []byte) {
-			if string(name) == "nodes" {
-				deps = b.ids(val)
-			}
-		})
+	for l := p.lists[0]; l < p.lists[1]; l++ {
+		deps = b.internList(l)
 	}
 	if !g.inPmap[idx] { // parent_map, when it came first, wins
 		g.par[idx] = deps
 	}
-	if s, ok := rawUnquote(attached, b.scratch); ok && len(s) > 0 {
-		g.attached[idx] = g.intern(s)
+	if p.attached >= 0 {
+		g.attached[idx] = b.internRef(p.attached)
 	}
 	if g.kinds[idx] == kindUnitTest && g.attached[idx] < 0 {
-		if s, ok := rawUnquote(model, b.scratch); ok && len(s) > 0 {
+		if s, ok := rawUnquote(model, nil); ok && len(s) > 0 {
 			g.attached[idx] = g.unitTestModel(deps, string(s))
 		}
 	}
@@ -677,9 +875,18 @@ func (m *manifestData) pendingCount() int {
 // resolvePending decodes the details of pending nodes that turned out to be
 // reported, and frees the rest. set must be complete.
 func (m *manifestData) resolvePending(set *reportedSet) {
+	m.eachPending(set, func(h uint64, raw []byte, keepCode bool) {
+		m.details[h] = parseDetail(raw, keepCode)
+	})
+}
+
+// eachPending calls fn with the raw bytes of each pending node that turned
+// out to be reported (valid until fn returns), in file order, and frees the
+// pending nodes. set must be complete.
+func (m *manifestData) eachPending(set *reportedSet, fn func(h uint64, raw []byte, keepCode bool)) {
 	for _, p := range m.pending {
 		if class, ok := set.class(p.hash); ok {
-			m.details[p.hash] = parseDetail(p.raw, class != classSkipped)
+			fn(p.hash, p.raw, class != classSkipped)
 		}
 	}
 	var raw []byte
@@ -698,7 +905,7 @@ func (m *manifestData) resolvePending(set *reportedSet) {
 				// run_results alone rather than fail the analysis.
 				continue
 			}
-			m.details[p.hash] = parseDetail(raw, class != classSkipped)
+			fn(p.hash, raw, class != classSkipped)
 		}
 	}
 	m.pending, m.pendingAt = nil, nil

@@ -253,3 +253,59 @@ func TestBareWords(t *testing.T) {
 		t.Errorf("valid literals: %v", err)
 	}
 }
+
+// TestBigReportedNodeDetail: a reported node bigger than bigDetail is
+// decoded by the reader, a smaller one by the graph builder; both bring
+// their details, and a node listed twice keeps the detail of its last
+// entry whichever way each entry went.
+func TestBigReportedNodeDetail(t *testing.T) {
+	t.Parallel()
+	node := func(id, path string, codeBytes int) string {
+		return fmt.Sprintf(`{"unique_id": %q, "resource_type": "model", "original_file_path": %q, "compiled_code": %q, "depends_on": {"nodes": []}}`,
+			id, path, strings.Repeat("s", codeBytes))
+	}
+	m := `{"metadata": {"invocation_id": "i"}, "nodes": {` +
+		`"model.p.big": ` + node("model.p.big", "big.sql", 3*bigDetail) + `, ` +
+		`"model.p.small": ` + node("model.p.small", "small.sql", 10) + `, ` +
+		`"model.p.twice": ` + node("model.p.twice", "first.sql", 3*bigDetail) + `, ` +
+		`"model.p.twice": ` + node("model.p.twice", "second.sql", 10) + `, ` +
+		`"model.p.again": ` + node("model.p.again", "first.sql", 10) + `, ` +
+		`"model.p.again": ` + node("model.p.again", "second.sql", 3*bigDetail) + `}}`
+	want := map[string]string{"model.p.big": "big.sql", "model.p.small": "small.sql", "model.p.twice": "second.sql", "model.p.again": "second.sql"}
+	// A complete set: every node is decoded as it is met, none waits.
+	set := newReportedSet()
+	for id := range want {
+		set.add(id, classFailed)
+	}
+	close(set.done)
+	for _, stream := range []bool{false, true} {
+		var r io.Reader = strings.NewReader(m)
+		if stream {
+			r = struct{ io.Reader }{r}
+		}
+		md, err := readManifest(context.Background(), r, "manifest", Options{}.withDefaults(), set)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for id, path := range want {
+			d := md.details[set.hash(id)]
+			if d == nil || d.OriginalFilePath != path || d.CompiledCode == "" || len(d.CompiledCode) > MaxCompiledCodeBytes {
+				t.Errorf("stream=%v: %s: detail %+v, want path %s", stream, id, d, path)
+			}
+		}
+	}
+	// Through Analyze, run_results read alongside.
+	run := `{"metadata": {"invocation_id": "i"}, "results": [{"unique_id": "model.p.big", "status": "error"}, {"unique_id": "model.p.small", "status": "error"}]}`
+	a, err := Analyze(context.Background(), strings.NewReader(m), strings.NewReader(run), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range a.Failed {
+		if n.OriginalFilePath != want[n.UniqueID] || n.CompiledCode == "" || len(n.CompiledCode) > MaxCompiledCodeBytes {
+			t.Errorf("%s: path %q, %d bytes of code", n.UniqueID, n.OriginalFilePath, len(n.CompiledCode))
+		}
+	}
+	if len(a.Failed) != 2 {
+		t.Errorf("%d failed, want 2", len(a.Failed))
+	}
+}
