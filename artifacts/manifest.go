@@ -586,11 +586,11 @@ func (mr *manifestReader) members(kind entryKind) error {
 
 // readNode keeps the full detail of a reported node: it sets mr.detail, and
 // the graph builder decodes the detail from the node's bytes, off the
-// critical path (queue decodes a big one at once, rather than copy it). While run_results is still being read it may not be known
-// yet whether the node is reported: it then waits in pending, as an offset
-// when the file can be read again, else as bytes up to the budget, past
-// which the pass waits for run_results. (Edges are the graph builder's job,
-// for every node.)
+// critical path (queue decodes a big one at once, rather than copy it).
+// While run_results is still being read it may not be known yet whether the
+// node is reported: it then waits in pending, as an offset when the file can
+// be read again, else as bytes up to the budget, past which the pass waits
+// for run_results. (Edges are the graph builder's job, for every node.)
 func (mr *manifestReader) readNode(name, v []byte) error {
 	h := mr.set.hashBytes(name)
 	if _, reported := mr.class(h); !mr.setComplete() && !reported {
