@@ -297,7 +297,7 @@ func readManifest(ctx context.Context, r io.Reader, file string, opts Options, s
 	}
 	defer pf.Close()
 	sk := newSkimmer(pf)
-	sk.maxHold = int(opts.MaxNodeBytes)
+	sk.maxHold, sk.byteLoop = int(opts.MaxNodeBytes), opts.byteLoop
 	mr := &manifestReader{
 		ctx:      ctx,
 		sk:       sk,

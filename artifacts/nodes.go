@@ -484,7 +484,7 @@ func (s *NodeSet) manifestSkimmer(ctx context.Context) (sk *skimmer, done func()
 	}
 	pf := newPrefetchReader(&limitReader{r: r, n: s.opts.MaxManifestBytes})
 	sk = newSkimmer(pf)
-	sk.maxHold = int(s.opts.MaxNodeBytes)
+	sk.maxHold, sk.byteLoop = int(s.opts.MaxNodeBytes), s.opts.byteLoop
 	return sk, func() { pf.Close(); r.Close() }, nil
 }
 

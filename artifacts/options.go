@@ -43,6 +43,10 @@ type Options struct {
 	// ManifestName and RunResultsName name the files in errors. Defaults
 	// "manifest" and "run_results"; AnalyzeFiles uses the paths.
 	ManifestName, RunResultsName string
+
+	// byteLoop keeps the skimmer on its byte loop (see blockSkip), for the
+	// tests that compare the two paths.
+	byteLoop bool
 }
 
 func (o Options) withDefaults() Options {

@@ -29,9 +29,12 @@ type skimmer struct {
 	name    []byte // the last member name read
 	maxHold int    // most bytes of a kept value or member name held; 0: no limit
 	dropped bool   // the value being kept outgrew maxHold and was let go
-	full    bool   // the last read filled the window
-	eof     bool
-	rerr    error
+	// byteLoop keeps container on its byte loop, off blockSkip (for the
+	// tests that compare the two).
+	byteLoop bool
+	full     bool // the last read filled the window
+	eof      bool
+	rerr     error
 }
 
 // heldTooBig is what scan returns for a value it was asked to keep that
@@ -368,6 +371,13 @@ func (s *skimmer) scan(keep bool, found *[len(nodeMembers)]int) ([]byte, error) 
 func (s *skimmer) container(start int64, found *[len(nodeMembers)]int) error {
 	depth := 0
 	inString := false // s.pos is inside a long string, at a resumePoint
+	// Below depth target nothing needs looking at: blockSkip goes through
+	// it a block at a time (member names are looked at on depth 1).
+	target := 0
+	if found != nil {
+		target = 1
+	}
+	blocks := haveBlockMasks && !s.byteLoop
 	for {
 		buf, i := s.buf, s.pos
 		if inString {
@@ -383,6 +393,13 @@ func (s *skimmer) container(start int64, found *[len(nodeMembers)]int) error {
 			}
 			inString, i = false, j+1
 		}
+		if blocks && depth > target {
+			var done bool
+			if i, depth, done = blockSkip(buf, i, depth, target); done && depth == 0 {
+				s.pos = i
+				return nil
+			}
+		}
 		for i < len(buf) {
 			c := buf[i]
 			if !structural[c] {
@@ -392,7 +409,13 @@ func (s *skimmer) container(start int64, found *[len(nodeMembers)]int) error {
 			if c != '"' {
 				i++
 				if c == '{' || c == '[' {
-					depth++
+					if depth++; blocks && depth > target {
+						var done bool
+						if i, depth, done = blockSkip(buf, i, depth, target); done && depth == 0 {
+							s.pos = i
+							return nil
+						}
+					}
 					continue
 				}
 				if depth--; depth == 0 {

@@ -1,0 +1,85 @@
+package artifacts
+
+import (
+	"math/bits"
+)
+
+// blockSkip is the skimmer's fast path through nested values. From buf[i],
+// which is outside any string, at bracket depth depth, it reads whole
+// blocks of 64 bytes, classified by blockMasks, and tracks strings (with
+// their escapes) and brackets a block at a time: a block that cannot bring
+// the depth down to target costs a few word operations, whatever it holds.
+//
+// It returns where the depth came down to target (just past that closing
+// bracket, done true), or else the last block boundary it reached outside a
+// string, with the depth there (possibly i itself: no progress), for the
+// byte loop to go on from. It reads only whole blocks inside buf, so the
+// byte loop handles the tail and the refills.
+//
+// On valid JSON it finds what the byte loop finds. (On invalid JSON they
+// may differ where a backslash stands outside a string: neither validates
+// what it skips.)
+func blockSkip(buf []byte, i, depth, target int) (pos, newDepth int, done bool) {
+	safe, safeDepth := i, depth
+	var inString, escape uint64 // carried from block to block: 0 or 1
+	for ; i+64 <= len(buf); i += 64 {
+		quote, backslash, open, close := blockMasks(&buf[i])
+		if backslash != 0 || escape != 0 {
+			var escaped uint64
+			escaped, escape = escapedBits(backslash, escape)
+			quote &^= escaped
+		}
+		// Bits inside strings, opening quotes included: a prefix XOR of
+		// the quotes, flipped when the block starts inside a string.
+		in := quote
+		in ^= in << 1
+		in ^= in << 2
+		in ^= in << 4
+		in ^= in << 8
+		in ^= in << 16
+		in ^= in << 32
+		in ^= -inString
+		inString = in >> 63
+		open &^= in
+		close &^= in
+		if close != 0 && depth-bits.OnesCount64(close) <= target {
+			for all := open | close; all != 0; all &= all - 1 {
+				b := uint(bits.TrailingZeros64(all))
+				if open&(1<<b) != 0 {
+					depth++
+					continue
+				}
+				if depth--; depth == target {
+					return i + int(b) + 1, depth, true
+				}
+			}
+		} else {
+			depth += bits.OnesCount64(open) - bits.OnesCount64(close)
+		}
+		if inString == 0 && escape == 0 {
+			safe, safeDepth = i+64, depth
+		}
+	}
+	return safe, safeDepth, false
+}
+
+// escapedBits returns the bits of the bytes that a backslash escapes, in a
+// block whose backslashes are backslash; carry (0 or 1) says that the
+// block's first byte is escaped by the previous block, and carryOut the
+// same of the next block's first byte. A backslash escapes the byte after
+// it, unless it is escaped itself.
+func escapedBits(backslash, carry uint64) (escaped, carryOut uint64) {
+	escaped = carry
+	m := backslash &^ carry
+	for m != 0 {
+		b := uint(bits.TrailingZeros64(m))
+		m &= m - 1
+		if b == 63 {
+			carryOut = 1
+			break
+		}
+		escaped |= 1 << (b + 1)
+		m &^= 1 << (b + 1)
+	}
+	return escaped, carryOut
+}
