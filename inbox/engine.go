@@ -395,3 +395,25 @@ func unavailable(err error) error {
 	}
 	return fmt.Errorf("%w: %w", ErrUnavailable, err)
 }
+
+// groupRows is what database/sql's and pgx's rows share, for groupCount.
+type groupRows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// groupCount reads rows of (key, count) into a map: the depth queries of
+// both drivers.
+func groupCount(rows groupRows) (map[string]int, error) {
+	m := map[string]int{}
+	for rows.Next() {
+		var k string
+		var n int
+		if err := rows.Scan(&k, &n); err != nil {
+			return nil, err
+		}
+		m[k] = n
+	}
+	return m, rows.Err()
+}

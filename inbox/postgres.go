@@ -73,16 +73,7 @@ func openPostgres(ctx context.Context, cfg Config, w *worker) (*engine[pgx.Tx], 
 				return nil, err
 			}
 			defer rows.Close()
-			m := map[string]int{}
-			for rows.Next() {
-				var k string
-				var n int
-				if err := rows.Scan(&k, &n); err != nil {
-					return nil, err
-				}
-				m[k] = n
-			}
-			return m, rows.Err()
+			return groupCount(rows)
 		},
 		closeDB: func() error { pool.Close(); return nil },
 	}

@@ -193,14 +193,5 @@ func sqlGroupCount(ctx context.Context, db *sql.DB, q string, args ...any) (map[
 		return nil, err
 	}
 	defer rows.Close()
-	m := map[string]int{}
-	for rows.Next() {
-		var k string
-		var n int
-		if err := rows.Scan(&k, &n); err != nil {
-			return nil, err
-		}
-		m[k] = n
-	}
-	return m, rows.Err()
+	return groupCount(rows)
 }
