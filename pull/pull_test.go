@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -425,9 +427,15 @@ func TestRequestLimitShared(t *testing.T) {
 	}
 	t.Cleanup(fake.Close)
 	limit := fetcher.NewLimiter(3)
+	// Requests are counted in flight from the client's side, from the
+	// moment they are sent until their answer has been read or closed: the
+	// fake's own count also holds a handler between the client's last read
+	// and the handler's return, when the client may already have sent its
+	// next request.
+	counter := &countingTransport{rt: http.DefaultTransport.(*http.Transport).Clone()}
 	api, err := client.New(client.Config{
 		Endpoint: fake.APIURL(), APIKey: key, APISecret: secret,
-		HTTPClient: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
+		HTTPClient: &http.Client{Transport: counter},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -437,7 +445,9 @@ func TestRequestLimitShared(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	fopts := fetcher.Options{Client: api, Archive: store, Concurrency: 8, Limiter: limit}
+	downloads := fetcher.NewDownloadClient()
+	downloads.Transport = counter
+	fopts := fetcher.Options{Client: api, Archive: store, Concurrency: 8, Limiter: limit, HTTPClient: downloads}
 	follow := func(ctx context.Context, _ int64, payload []byte) (bool, error) {
 		rep, err := fetcher.Fetch(ctx, bytes.NewReader(payload), fopts)
 		if err != nil {
@@ -452,7 +462,50 @@ func TestRequestLimitShared(t *testing.T) {
 	if err != nil || sum.FollowedUp != 12 {
 		t.Fatalf("%+v %v", sum, err)
 	}
-	if peak := fake.Stats().PeakOverall; peak > 3 || peak < 2 {
+	if peak := counter.peak.Load(); peak > 3 || peak < 2 {
 		t.Errorf("peak requests in flight %d, want 2..3 (the shared limit is 3)", peak)
 	}
+	if n := fake.Stats().PeakOverall; n < 2 {
+		t.Errorf("the fake saw at most %d requests at once: nothing ran in parallel", n)
+	}
+}
+
+// countingTransport counts the requests in flight through it: from
+// RoundTrip until the answer's body is read to its end or closed.
+type countingTransport struct {
+	rt        http.RoundTripper
+	cur, peak atomic.Int64
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	n := c.cur.Add(1)
+	for p := c.peak.Load(); n > p && !c.peak.CompareAndSwap(p, n); p = c.peak.Load() {
+	}
+	resp, err := c.rt.RoundTrip(r)
+	if err != nil {
+		c.cur.Add(-1)
+		return nil, err
+	}
+	resp.Body = &countedBody{ReadCloser: resp.Body, done: func() { c.cur.Add(-1) }}
+	return resp, nil
+}
+
+// countedBody calls done once, at the end of the body or at Close.
+type countedBody struct {
+	io.ReadCloser
+	once sync.Once
+	done func()
+}
+
+func (b *countedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil {
+		b.once.Do(b.done)
+	}
+	return n, err
+}
+
+func (b *countedBody) Close() error {
+	b.once.Do(b.done)
+	return b.ReadCloser.Close()
 }
