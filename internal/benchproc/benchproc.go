@@ -7,7 +7,9 @@
 // RSS comes from /proc.
 //
 // Peak RSS is the child's VmHWM, polled from /proc/PID/status while it
-// runs, and not the ru_maxrss of its rusage: Go starts a child with
+// runs (with the highest RssAnon and RssFile seen at those polls, to tell
+// the memory a process allocates from the pages of its executable the
+// kernel maps), and not the ru_maxrss of its rusage: Go starts a child with
 // vfork, and on exec Linux carries the parent's peak over as a floor of the
 // child's ru_maxrss, so a benchmark that has itself grown (say, by
 // generating a large manifest) would be counted in its child's figure.
@@ -37,6 +39,12 @@ type Measure struct {
 	CPU time.Duration
 	// PeakRSS is the highest VmHWM (KiB) seen while the child ran.
 	PeakRSS int64
+	// PeakAnon and PeakFile are the highest RssAnon and RssFile (KiB) seen
+	// at the polls: anonymous memory (heap, stacks) and file-backed pages
+	// mapped, mostly the executable's. Sampled, so each may miss a peak
+	// shorter than [PollInterval]; their sum may exceed PeakRSS, as the
+	// two peak at different times.
+	PeakAnon, PeakFile int64
 	// RusageMaxRSS is rusage's ru_maxrss (KiB), which has the parent's
 	// peak as a floor (see the package comment); for comparison only.
 	RusageMaxRSS int64
@@ -67,7 +75,9 @@ func Run(cmd *exec.Cmd) (Measure, error) {
 	tick := time.NewTicker(PollInterval)
 	defer tick.Stop()
 	for {
-		m.PeakRSS = max(m.PeakRSS, VmHWM(status))
+		st := ReadStatus(status)
+		m.PeakRSS = max(m.PeakRSS, st.HWM)
+		m.PeakAnon, m.PeakFile = max(m.PeakAnon, st.Anon), max(m.PeakFile, st.File)
 		select {
 		case err := <-done:
 			m.Wall = time.Since(start)
@@ -84,21 +94,44 @@ func Run(cmd *exec.Cmd) (Measure, error) {
 	}
 }
 
-// VmHWM reads the VmHWM line (KiB) of a /proc status file, 0 if absent.
-func VmHWM(path string) int64 {
+// Status is what [Run] reads of a /proc/PID/status file, in KiB.
+type Status struct {
+	HWM  int64 // VmHWM: peak resident set
+	Anon int64 // RssAnon: resident anonymous memory
+	File int64 // RssFile: resident file-backed pages
+}
+
+// ReadStatus reads the memory lines of a /proc status file; a missing
+// file or line reads as 0.
+func ReadStatus(path string) Status {
+	var st Status
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return 0
+		return st
 	}
 	for l := range strings.SplitSeq(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			var kb int64
-			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), &kb)
-			return kb
+		name, rest, ok := strings.Cut(l, ":")
+		if !ok {
+			continue
 		}
+		var dst *int64
+		switch name {
+		case "VmHWM":
+			dst = &st.HWM
+		case "RssAnon":
+			dst = &st.Anon
+		case "RssFile":
+			dst = &st.File
+		default:
+			continue
+		}
+		fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), dst)
 	}
-	return 0
+	return st
 }
+
+// VmHWM reads the VmHWM line (KiB) of a /proc status file, 0 if absent.
+func VmHWM(path string) int64 { return ReadStatus(path).HWM }
 
 // Median is the measure of median wall time (the upper one of an even
 // count). ms must not be empty.
@@ -153,6 +186,15 @@ func MaxPeakRSS(ms []Measure) int64 {
 		r = max(r, m.PeakRSS)
 	}
 	return r
+}
+
+// MaxPeakSplit is the highest PeakAnon and the highest PeakFile (KiB) of
+// ms.
+func MaxPeakSplit(ms []Measure) (anon, file int64) {
+	for _, m := range ms {
+		anon, file = max(anon, m.PeakAnon), max(file, m.PeakFile)
+	}
+	return anon, file
 }
 
 // LoadAvg is the content of /proc/loadavg, trimmed, or "" if unreadable.
