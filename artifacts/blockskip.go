@@ -83,3 +83,96 @@ func escapedBits(backslash, carry uint64) (escaped, carryOut uint64) {
 	}
 	return escaped, carryOut
 }
+
+// Why blockMembers stopped.
+const (
+	stopBoundary = iota // at a block boundary outside strings (or at i: no progress)
+	stopName            // just past the closing quote of a string naming member k
+	stopEnd             // just past the bracket that closed the object
+)
+
+// blockMembers is blockSkip for the members of a node: from buf[i], outside
+// any string, at depth (1: among the members of the object the skimmer
+// reads, or deeper inside one of their values), it reads whole blocks of
+// 64 bytes and stops at the first string on depth 1 whose content names
+// nodeMembers[k] (stopName, just past its closing quote: the caller checks
+// that a colon follows), or where the object closes (stopEnd, just past its
+// bracket, depth 0). Otherwise it returns the last block boundary it
+// reached outside a string, with the depth there, for the byte loop.
+//
+// The byte loop looks at each string on depth 1 in turn; here the strings
+// come from the masks' quote bits, so a block of short members costs a few
+// word operations per member, and a long string a few per 64 bytes. On
+// valid JSON it stops where the byte loop would act.
+func blockMembers(buf []byte, i, depth int) (pos, newDepth, k, stop int) {
+	safe, safeDepth := i, depth
+	var inString, escape uint64 // carried from block to block: 0 or 1
+	name := -1                  // the opening quote of a string on depth 1 not yet closed
+	for ; i+64 <= len(buf); i += 64 {
+		quote, backslash, open, close := blockMasks(&buf[i])
+		if backslash != 0 || escape != 0 {
+			var escaped uint64
+			escaped, escape = escapedBits(backslash, escape)
+			quote &^= escaped
+		}
+		in := quote
+		in ^= in << 1
+		in ^= in << 2
+		in ^= in << 4
+		in ^= in << 8
+		in ^= in << 16
+		in ^= in << 32
+		in ^= -inString
+		inString = in >> 63
+		open &^= in
+		close &^= in
+		if depth > 1 && (close == 0 || depth-bits.OnesCount64(close) > 1) {
+			// Deep inside a value all block long (no string on depth 1 can
+			// be open: depth only changes outside strings).
+			depth += bits.OnesCount64(open) - bits.OnesCount64(close)
+		} else {
+			// The block's brackets cut it into runs at one depth each; on
+			// depth 1, each closing quote ends a string whose opening quote is
+			// the last one before it (in this block, or name's).
+			opening, closing := quote&in, quote&^in
+			var done uint64 // bits of the runs already looked at
+			for br := open | close; ; br &= br - 1 {
+				b, run := 64, ^uint64(0)
+				if br != 0 {
+					b = bits.TrailingZeros64(br)
+					run = 1<<b - 1
+				}
+				if depth == 1 {
+					for cq := closing & run &^ done; cq != 0; cq &= cq - 1 {
+						q := bits.TrailingZeros64(cq)
+						start := name
+						if o := opening & (1<<q - 1); o != 0 {
+							start = i + 63 - bits.LeadingZeros64(o)
+						}
+						if isMemberLen(i + q - start - 1) {
+							if k := memberIndex(buf[start+1 : i+q]); k >= 0 {
+								return i + q + 1, 1, k, stopName
+							}
+						}
+					}
+				}
+				if br == 0 {
+					break
+				}
+				done = run
+				if open&(1<<b) != 0 {
+					depth++
+				} else if depth--; depth == 0 {
+					return i + b + 1, 0, -1, stopEnd
+				}
+			}
+			if inString != 0 && opening != 0 {
+				name = i + 63 - bits.LeadingZeros64(opening)
+			}
+		}
+		if inString == 0 && escape == 0 {
+			safe, safeDepth = i+64, depth
+		}
+	}
+	return safe, safeDepth, -1, stopBoundary
+}

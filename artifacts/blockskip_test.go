@@ -48,6 +48,9 @@ func refDepth(buf []byte) (depth []int, inStr []bool) {
 func randomJSON(rng *rand.Rand, depth int) any {
 	names := []string{"depends_on", "model", "attached_node", "nodes", "a", `q"u{o}t[e]`, `back\slash`}
 	str := func() string {
+		if rng.IntN(10) == 0 {
+			return names[rng.IntN(len(names))] // a member's name as a value
+		}
 		var sb strings.Builder
 		n := rng.IntN(12)
 		if rng.IntN(8) == 0 {
@@ -182,8 +185,12 @@ func TestSkimmerBlocksSame(t *testing.T) {
 	t.Parallel()
 	rng := rand.New(rand.NewPCG(3, 4))
 	var docs [][]byte
-	for range 200 {
-		b, err := json.Marshal(map[string]any{"nodes": randomJSON(rng, 7), "x": randomJSON(rng, 5)})
+	for n := range 200 {
+		v := map[string]any{"nodes": randomJSON(rng, 7), "x": randomJSON(rng, 5)}
+		b, err := json.Marshal(v)
+		if n%4 == 3 {
+			b, err = json.MarshalIndent(v, "", strings.Repeat(" ", n%9)) // whitespace between tokens
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -246,4 +253,17 @@ func FuzzBlockSkip(f *testing.F) {
 			t.Fatalf("read %q, %v; want %q", v, err, bytes.TrimSpace(b))
 		}
 	})
+}
+
+// TestMemberLengths: isMemberLen, the filter before memberIndex, lets
+// through the length of every member the skimmer looks for.
+func TestMemberLengths(t *testing.T) {
+	for k, m := range nodeMembers {
+		if !isMemberLen(len(m)) {
+			t.Errorf("isMemberLen(%d) is false for %q", len(m), m)
+		}
+		if got := memberIndex([]byte(m)); got != k {
+			t.Errorf("memberIndex(%q) = %d, want %d", m, got, k)
+		}
+	}
 }

@@ -303,10 +303,13 @@ func (s *skimmer) value(keep bool) ([]byte, error) {
 // finds them in the same pass that finds the node's end.
 var nodeMembers = [...]string{"depends_on", "attached_node", "model"}
 
+// isMemberLen says whether a name of n bytes may be one of nodeMembers
+// (TestMemberLengths keeps the two in step).
+func isMemberLen(n int) bool { return n == 10 || n == 13 || n == 5 }
+
 // memberIndex returns the index in nodeMembers of name, or -1.
 func memberIndex(name []byte) int {
-	switch len(name) {
-	case 10, 13, 5:
+	if isMemberLen(len(name)) {
 		for i, m := range nodeMembers {
 			if string(name) == m {
 				return i
@@ -380,6 +383,9 @@ func (s *skimmer) container(start int64, found *[len(nodeMembers)]int) error {
 	blocks := haveBlockMasks && !s.byteLoop
 	for {
 		buf, i := s.buf, s.pos
+		// blockMembers handles depth 1 of a node until it stops at a block
+		// boundary; the rest of this window is the byte loop's.
+		members := blocks && found != nil
 		if inString {
 			// The rest of a long string: it cannot be a member name.
 			j, complete := closingQuote(buf, i)
@@ -401,6 +407,24 @@ func (s *skimmer) container(start int64, found *[len(nodeMembers)]int) error {
 			}
 		}
 		for i < len(buf) {
+			if members && depth == 1 {
+				j, d, k, stop := blockMembers(buf, i, depth)
+				switch stop {
+				case stopEnd:
+					s.pos = j
+					return nil
+				case stopName:
+					// As below: a member name if a colon follows.
+					s.pos = j
+					if c, err := s.peek(); err == nil && c == ':' {
+						found[k] = int(s.offset() + 1 - start)
+					}
+					buf, i = s.buf, s.pos
+					continue
+				}
+				i, depth, members = j, d, false
+				continue
+			}
 			c := buf[i]
 			if !structural[c] {
 				i++

@@ -2,6 +2,8 @@ package artifacts
 
 import (
 	"bytes"
+	"context"
+	"os"
 	"testing"
 )
 
@@ -37,6 +39,40 @@ func BenchmarkSkim(b *testing.B) {
 	for b.Loop() {
 		if _, err := newSkimmer(bytes.NewReader(data)).value(false); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSkimNodes measures the skimmer as the manifest pass uses it:
+// each node scanned for its members (blockMembers on depth 1, blockSkip
+// below), the other sections skipped. BOLTFETCH_BENCH_MANIFEST names a
+// bigger manifest; by default 10,000 nodes are generated.
+func BenchmarkSkimNodes(b *testing.B) {
+	data := generatedManifest(b, 10000)
+	if p := os.Getenv("BOLTFETCH_BENCH_MANIFEST"); p != "" {
+		var err error
+		if data, err = os.ReadFile(p); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		sk := newSkimmer(bytes.NewReader(data))
+		var found [len(nodeMembers)]int
+		nodes := 0
+		err := topMembers(sk, func(name []byte) error {
+			if string(name) != "nodes" {
+				_, err := sk.scan(false, nil)
+				return err
+			}
+			return skimMembers(context.Background(), sk, func([]byte) error {
+				nodes++
+				_, err := sk.scan(true, &found)
+				return err
+			})
+		})
+		if err != nil || nodes == 0 {
+			b.Fatalf("%d nodes, %v", nodes, err)
 		}
 	}
 }
