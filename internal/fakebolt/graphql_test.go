@@ -1,12 +1,17 @@
 package fakebolt
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	graphql "github.com/graph-gophers/graphql-go"
+	gqlerrors "github.com/graph-gophers/graphql-go/errors"
 )
 
 func TestBoltCommand(t *testing.T) {
@@ -247,4 +252,40 @@ func pageLogs(t *testing.T, s *Server, commandID int64, start string, maxLines i
 		cursor = page.Cursor
 	}
 	return out.String(), errs.String(), pages, cursor
+}
+
+// TestEncodeResponse: the fake's answers are byte for byte what
+// encoding/json (HTML left unescaped) makes of the engine's response, for
+// the engine's own answers to a good and a bad query and for a response
+// with every field.
+func TestEncodeResponse(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, Options{})
+	ctx := context.WithValue(context.Background(), ctxKey{}, reqInfo{base: "http://127.0.0.1:1"})
+	resps := []*graphql.Response{
+		s.schema.Exec(ctx, CommandQuery(193442), "", nil),
+		s.schema.Exec(ctx, `{ boltCommand(commandId: 1) { nope } }`, "", nil),
+		s.schema.Exec(ctx, `{`, "", nil),
+		{
+			Errors:     []*gqlerrors.QueryError{{Message: "a <b> & c", Path: []any{"x", 1}}},
+			Data:       json.RawMessage(`{"a":"\u003c\u0026","b":[1,2]}`),
+			Extensions: map[string]any{"cost": 3, "note": "<&>"},
+		},
+		{},
+	}
+	for i, resp := range resps {
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(resp); err != nil {
+			t.Fatal(err)
+		}
+		got, err := encodeResponse(resp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("response %d:\n got %.300q\nwant %.300q", i, got, want.String())
+		}
+	}
 }
