@@ -21,27 +21,9 @@ import (
 // what it skips.)
 func blockSkip(buf []byte, i, depth, target int) (pos, newDepth int, done bool) {
 	safe, safeDepth := i, depth
-	var inString, escape uint64 // carried from block to block: 0 or 1
+	var st blockState
 	for ; i+64 <= len(buf); i += 64 {
-		quote, backslash, open, close := blockMasks(&buf[i])
-		if backslash != 0 || escape != 0 {
-			var escaped uint64
-			escaped, escape = escapedBits(backslash, escape)
-			quote &^= escaped
-		}
-		// Bits inside strings, opening quotes included: a prefix XOR of
-		// the quotes, flipped when the block starts inside a string.
-		in := quote
-		in ^= in << 1
-		in ^= in << 2
-		in ^= in << 4
-		in ^= in << 8
-		in ^= in << 16
-		in ^= in << 32
-		in ^= -inString
-		inString = in >> 63
-		open &^= in
-		close &^= in
+		_, _, open, close := st.classify(&buf[i])
 		if close != 0 && depth-bits.OnesCount64(close) <= target {
 			for all := open | close; all != 0; all &= all - 1 {
 				b := uint(bits.TrailingZeros64(all))
@@ -56,12 +38,45 @@ func blockSkip(buf []byte, i, depth, target int) (pos, newDepth int, done bool) 
 		} else {
 			depth += bits.OnesCount64(open) - bits.OnesCount64(close)
 		}
-		if inString == 0 && escape == 0 {
+		if st.outside() {
 			safe, safeDepth = i+64, depth
 		}
 	}
 	return safe, safeDepth, false
 }
+
+// blockState is what classifying a run of blocks carries from one block to
+// the next: whether the next block starts inside a string, and whether
+// its first byte is escaped (each 0 or 1).
+type blockState struct{ inString, escape uint64 }
+
+// classify classifies the 64 bytes at p, the block after the last one
+// classified: quote has the quotes that delimit strings (escaped ones
+// removed); in the bytes inside strings, opening quotes included (a prefix
+// XOR of the quotes, flipped when the block starts inside a string); open
+// and close the brackets outside strings.
+func (st *blockState) classify(p *byte) (quote, in, open, close uint64) {
+	quote, backslash, open, close := blockMasks(p)
+	if backslash != 0 || st.escape != 0 {
+		var escaped uint64
+		escaped, st.escape = escapedBits(backslash, st.escape)
+		quote &^= escaped
+	}
+	in = quote
+	in ^= in << 1
+	in ^= in << 2
+	in ^= in << 4
+	in ^= in << 8
+	in ^= in << 16
+	in ^= in << 32
+	in ^= -st.inString
+	st.inString = in >> 63
+	return quote, in, open &^ in, close &^ in
+}
+
+// outside says whether the next block starts outside any string (and not
+// escaped): a place the byte loop can take over.
+func (st *blockState) outside() bool { return st.inString == 0 && st.escape == 0 }
 
 // escapedBits returns the bits of the bytes that a backslash escapes, in a
 // block whose backslashes are backslash; carry (0 or 1) says that the
@@ -106,26 +121,10 @@ const (
 // valid JSON it stops where the byte loop would act.
 func blockMembers(buf []byte, i, depth int) (pos, newDepth, k, stop int) {
 	safe, safeDepth := i, depth
-	var inString, escape uint64 // carried from block to block: 0 or 1
-	name := -1                  // the opening quote of a string on depth 1 not yet closed
+	var st blockState
+	name := -1 // the opening quote of the string open at the end of the last block
 	for ; i+64 <= len(buf); i += 64 {
-		quote, backslash, open, close := blockMasks(&buf[i])
-		if backslash != 0 || escape != 0 {
-			var escaped uint64
-			escaped, escape = escapedBits(backslash, escape)
-			quote &^= escaped
-		}
-		in := quote
-		in ^= in << 1
-		in ^= in << 2
-		in ^= in << 4
-		in ^= in << 8
-		in ^= in << 16
-		in ^= in << 32
-		in ^= -inString
-		inString = in >> 63
-		open &^= in
-		close &^= in
+		quote, in, open, close := st.classify(&buf[i])
 		if depth > 1 && (close == 0 || depth-bits.OnesCount64(close) > 1) {
 			// Deep inside a value all block long (no string on depth 1 can
 			// be open: depth only changes outside strings).
@@ -166,11 +165,11 @@ func blockMembers(buf []byte, i, depth int) (pos, newDepth, k, stop int) {
 					return i + b + 1, 0, -1, stopEnd
 				}
 			}
-			if inString != 0 && opening != 0 {
+			if st.inString != 0 && opening != 0 {
 				name = i + 63 - bits.LeadingZeros64(opening)
 			}
 		}
-		if inString == 0 && escape == 0 {
+		if st.outside() {
 			safe, safeDepth = i+64, depth
 		}
 	}
