@@ -150,21 +150,36 @@ func runFetch(ctx context.Context, opts *fetchOptions) error {
 	if err != nil {
 		return withCode(exitBadInput, err)
 	}
-	if opts.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, opts.Timeout)
-		defer cancel()
-	}
-	fopts, err := opts.fetcherOptions(cfg)
-	if err != nil {
-		return withCode(exitBadInput, err)
-	}
-	o, err := openFollowUp(ctx, opts.io, opts.Out, cfg.level, fopts, &opts.Lineage, opts.getenv)
+	ctx, o, done, err := opts.open(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer o.Close()
+	defer done()
 	return o.followUp(ctx, raw, cfg.client, opts.Format, opts.FailOnDBTFailure)
+}
+
+// open applies --timeout to ctx and opens the archive and the exporter
+// from the checked flags, so that an unusable one is found before the
+// first request: what a payload file and --run-id share. done closes
+// them and ends the timeout.
+func (opts *fetchOptions) open(ctx context.Context, cfg fetchConfig) (_ context.Context, o *followUpOut, done func(), err error) {
+	cancel := context.CancelFunc(func() {})
+	if opts.Timeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, opts.Timeout)
+	}
+	defer func() {
+		if err != nil {
+			cancel()
+		}
+	}()
+	fopts, err := opts.fetcherOptions(cfg)
+	if err != nil {
+		return nil, nil, nil, withCode(exitBadInput, err)
+	}
+	if o, err = openFollowUp(ctx, opts.io, opts.Out, cfg.level, fopts, &opts.Lineage, opts.getenv); err != nil {
+		return nil, nil, nil, err
+	}
+	return ctx, o, func() { o.Close(); cancel() }, nil
 }
 
 // fetcherOptions are the fetcher's options from the checked flags.

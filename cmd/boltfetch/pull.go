@@ -60,22 +60,11 @@ func runFetchRunID(ctx context.Context, opts *fetchOptions, runF func(*fetchOpti
 	if err := needEndpoint(cfg.client); err != nil {
 		return withCode(exitBadInput, fmt.Errorf("--run-id: %w", err))
 	}
-	if opts.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, opts.Timeout)
-		defer cancel()
-	}
-	fopts, err := opts.fetcherOptions(cfg)
-	if err != nil {
-		return withCode(exitBadInput, err)
-	}
-	// The archive and the exporter first: an unusable one is found before
-	// the first request, as with a payload file.
-	o, err := openFollowUp(ctx, opts.io, opts.Out, cfg.level, fopts, &opts.Lineage, opts.getenv)
+	ctx, o, done, err := opts.open(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer o.Close()
+	defer done()
 	ccfg := cfg.client
 	ccfg.Logger = o.logger
 	api, err := client.New(ccfg)
