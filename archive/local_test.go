@@ -12,7 +12,7 @@ import (
 	"testing"
 )
 
-func newLocal(t *testing.T) (*Local, string) {
+func newLocal(t testing.TB) (*Local, string) {
 	t.Helper()
 	dir := t.TempDir()
 	l, err := NewLocal(dir)
@@ -217,11 +217,7 @@ func TestLocalRefusesLinksPlantedWhileWriting(t *testing.T) {
 //	go test ./archive -run '^$' -bench LocalCreateCommit
 func BenchmarkLocalCreateCommit(b *testing.B) {
 	ctx := context.Background()
-	l, err := NewLocal(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
+	l, _ := newLocal(b)
 	const key = "ws/bench/7/commands/1000/target/manifest.json"
 	data := []byte("{}\n")
 	for b.Loop() {

@@ -32,11 +32,7 @@ func TestWriteContentDigest(t *testing.T) {
 // with --compression zstd stores each command's stdout.
 func BenchmarkWriteContentZstd(b *testing.B) {
 	ctx := context.Background()
-	l, err := NewLocal(b.TempDir())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
+	l, _ := newLocal(b)
 	data := bytes.Repeat([]byte("12:00:00  1 of 100 OK created sql table model analytics.orders\n"), 16000)
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {

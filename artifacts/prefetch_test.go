@@ -30,13 +30,7 @@ func TestPrefetchSkipsMemoryReaders(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := newPrefetchReader(tt.r())
 			defer p.Close()
-			if got := p.direct != nil; got != tt.direct {
-				t.Fatalf("reads straight through = %v, want %v", got, tt.direct)
-			}
-			got, err := io.ReadAll(p)
-			if err != nil || string(got) != data {
-				t.Fatalf("read %d bytes, %v; want %d", len(got), err, len(data))
-			}
+			checkPrefetch(t, p, tt.direct, data)
 		})
 		// The same through what the manifest pass reads: the encoding
 		// check must not hide a MemoryReader (it did, and every streamed
@@ -51,13 +45,20 @@ func TestPrefetchSkipsMemoryReaders(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer p.Close()
-			if got := p.direct != nil; got != tt.direct {
-				t.Fatalf("reads straight through = %v, want %v", got, tt.direct)
-			}
-			got, err := io.ReadAll(p)
-			if err != nil || string(got) != data {
-				t.Fatalf("read %d bytes, %v; want %d", len(got), err, len(data))
-			}
+			checkPrefetch(t, p, tt.direct, data)
 		})
+	}
+}
+
+// checkPrefetch checks that p reads straight through (or not) as direct
+// says, and reads all of data.
+func checkPrefetch(t *testing.T, p *prefetchReader, direct bool, data string) {
+	t.Helper()
+	if got := p.direct != nil; got != direct {
+		t.Fatalf("reads straight through = %v, want %v", got, direct)
+	}
+	got, err := io.ReadAll(p)
+	if err != nil || string(got) != data {
+		t.Fatalf("read %d bytes, %v; want %d", len(got), err, len(data))
 	}
 }
